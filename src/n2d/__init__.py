@@ -1,0 +1,24 @@
+"""n2d: (Not Too) Deep Clustering via clustering the local manifold of an autoencoded embedding.
+
+>>> from n2d import N2D, load_dataset, evaluate
+"""
+
+from ._version import __version__
+from .autoencoder import Autoencoder
+from .datasets import Dataset, load_dataset
+from .estimator import N2D
+from .manifold import UMAP
+from .metrics import ari, cluster_acc, evaluate, nmi
+
+__all__ = [
+    "N2D",
+    "Autoencoder",
+    "UMAP",
+    "Dataset",
+    "load_dataset",
+    "evaluate",
+    "cluster_acc",
+    "nmi",
+    "ari",
+    "__version__",
+]
