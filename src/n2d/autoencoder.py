@@ -1,0 +1,543 @@
+"""The N2D autoencoder: a torch MLP, its training loop, and a scikit-learn stage around it.
+
+The network is the paper's d-500-500-2000-k multilayer perceptron with ReLU
+activations and linear code and output layers, trained on mean squared error with
+Adam (McConville et al., 2020, following Xie et al.'s DEC autoencoder). Weights
+start from Glorot-uniform with zero biases, as in the Keras reference code.
+
+Trained weights are cached as safetensors, keyed by the data, the architecture,
+the training settings and the seed, so a model is never trained twice by
+accident; see :class:`Autoencoder`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._utils import (
+    atomic_path,
+    cache_root,
+    check_bool,
+    check_float,
+    check_int,
+    check_random_state_param,
+    fingerprint_array,
+    resolve_device,
+    seed_from,
+)
+from ._version import __version__
+from .exceptions import CacheWarning, DeviceWarning
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MLPAutoencoder", "Autoencoder", "train_autoencoder"]
+
+# Bump when the training procedure changes in a way that changes the weights a
+# given key produces; old cache entries then simply stop matching.
+_CACHE_FORMAT = 1
+
+
+# --------------------------------------------------------------------------- #
+# The network
+# --------------------------------------------------------------------------- #
+
+
+def _mlp(dims) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(d_in, d_out))
+        if i < len(dims) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class MLPAutoencoder(nn.Module):
+    """Symmetric MLP autoencoder: ``n_features -> *hidden_dims -> n_components`` and back.
+
+    ReLU between layers; the code (bottleneck) and the reconstruction are linear.
+
+    Parameters
+    ----------
+    n_features : int
+        Input (and output) width.
+    hidden_dims : sequence of int
+        Encoder widths between input and code, e.g. ``(500, 500, 2000)``.
+    n_components : int
+        Width of the code.
+    """
+
+    def __init__(self, n_features: int, hidden_dims, n_components: int):
+        super().__init__()
+        dims = [int(n_features), *map(int, hidden_dims), int(n_components)]
+        self.encoder = _mlp(dims)
+        self.decoder = _mlp(dims[::-1])
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Glorot-uniform weights and zero biases (Keras' defaults, as in the paper's code)."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                fan_out, fan_in = m.weight.shape
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                m.weight.uniform_(-bound, bound, generator=generator)
+                m.bias.zero_()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+# --------------------------------------------------------------------------- #
+# Training
+# --------------------------------------------------------------------------- #
+
+
+def train_autoencoder(
+    module: MLPAutoencoder,
+    x: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    generator: torch.Generator | None = None,
+    early_stopping: bool = False,
+    patience: int = 20,
+    tol: float = 1e-4,
+    progress: bool = True,
+) -> list[float]:
+    """Train ``module`` to reconstruct ``x`` (MSE, Adam) and return the loss per epoch.
+
+    The data stays on its device: each epoch draws a permutation there and slices
+    mini-batches from it, with no DataLoader round trips. The epoch loss is the
+    sample-weighted mean of the batch losses, read back once per epoch.
+
+    With ``early_stopping``, training stops when the epoch loss has not improved
+    by a relative ``tol`` for ``patience`` epochs in a row.
+    """
+    device = x.device
+    n = x.shape[0]
+    fused = device.type == "cuda"
+    opt = torch.optim.Adam(module.parameters(), lr=lr, fused=fused) if fused else torch.optim.Adam(module.parameters(), lr=lr)
+    loss_fn = nn.MSELoss()
+    history: list[float] = []
+    best, stale = math.inf, 0
+    module.train()
+    bar = tqdm(range(epochs), desc="autoencoder", unit="epoch", disable=not progress, leave=False)
+    for _ in bar:
+        perm = torch.randperm(n, device=device, generator=generator)
+        total = torch.zeros((), device=device)
+        for start in range(0, n, batch_size):
+            batch = x[perm[start : start + batch_size]]
+            loss = loss_fn(module(batch), batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * batch.shape[0]
+        epoch_loss = float(total) / n
+        if not math.isfinite(epoch_loss):
+            raise FloatingPointError(
+                f"The autoencoder's loss became {epoch_loss} after {len(history) + 1} epoch(s). "
+                "Lower lr, or scale the input data (e.g. to [0, 1])."
+            )
+        history.append(epoch_loss)
+        bar.set_postfix(loss=f"{epoch_loss:.5f}")
+        if early_stopping:
+            if epoch_loss < best * (1.0 - tol):
+                best, stale = epoch_loss, 0
+            else:
+                stale += 1
+                if stale >= patience:
+                    log.info("early stop after %d epochs (loss %.6g)", len(history), epoch_loss)
+                    break
+    bar.close()
+    module.eval()
+    return history
+
+
+# --------------------------------------------------------------------------- #
+# The scikit-learn stage
+# --------------------------------------------------------------------------- #
+
+
+class Autoencoder(TransformerMixin, BaseEstimator):
+    """MLP autoencoder stage: ``fit`` trains it, ``transform`` returns the code.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Width of the code. ``None`` is resolved by :class:`n2d.N2D` to its
+        ``n_clusters`` (the paper's choice); used on its own, it must be set.
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Encoder widths; the decoder mirrors them.
+    epochs : int, default=1000
+        Training epochs (the paper's setting). Hundreds are needed on image data;
+        30 already gives usable codes on small tabular data such as pendigits.
+    batch_size : int, default=256
+    lr : float, default=1e-3
+        Adam learning rate.
+    early_stopping : bool, default=False
+        Stop when the epoch loss has not improved by a relative ``tol`` for
+        ``patience`` consecutive epochs.
+    patience : int, default=20
+    tol : float, default=1e-4
+    weights : str, path or dict, default=None
+        Pretrained weights: a ``.safetensors`` file written by
+        :meth:`save_weights` (or found in the cache), or a mapping of parameter
+        names to arrays. When given, ``fit`` loads them and trains nothing.
+    cache : bool, default=True
+        Reuse and store trained weights in the weight cache. Only used when
+        ``random_state`` is an int: unseeded training is not reproducible, so it
+        is never served from the cache.
+    cache_dir : str or path, default=None
+        Cache root. ``None`` means ``$N2D_CACHE_DIR`` if set, else the user cache
+        directory (``~/.cache/n2d`` on Linux). Weights live under
+        ``<cache root>/autoencoders/``.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        ``"auto"`` trains on a GPU when one is visible.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation and shuffling. On the CPU, the same seed gives
+        the same weights.
+    verbose : int, default=1
+        0 is silent; 1 shows a progress bar with the loss.
+
+    Attributes
+    ----------
+    module_ : MLPAutoencoder
+        The trained network (in eval mode, on ``device_``).
+    history_ : list of float
+        Training loss per epoch (from the cache entry when weights were reused).
+    n_iter_ : int
+        Epochs trained by this call to ``fit`` (0 when weights were reused).
+    weights_source_ : {"trained", "cache", "weights"}
+        Where the weights came from.
+    cache_path_ : str or None
+        The cache entry read or written, if any.
+    device_ : str
+        The device used for training and encoding.
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        hidden_dims=(500, 500, 2000),
+        epochs=1000,
+        batch_size=256,
+        lr=1e-3,
+        early_stopping=False,
+        patience=20,
+        tol=1e-4,
+        weights=None,
+        cache=True,
+        cache_dir=None,
+        device="auto",
+        random_state=None,
+        verbose=1,
+    ):
+        self.n_components = n_components
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.tol = tol
+        self.weights = weights
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation -------------------------------------------------------- #
+
+    def _check_params(self):
+        if self.n_components is None:
+            raise ValueError(
+                "The 'n_components' parameter of Autoencoder must be set (an int >= 1); "
+                "N2D sets it to n_clusters, but a standalone Autoencoder needs it explicitly."
+            )
+        check_int(self, "n_components", self.n_components, 1)
+        dims = self.hidden_dims
+        if not isinstance(dims, (tuple, list)) or any(
+            isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in dims
+        ):
+            raise ValueError(
+                "The 'hidden_dims' parameter of Autoencoder must be a tuple of positive ints "
+                f"(possibly empty). Got {dims!r} instead."
+            )
+        check_int(self, "epochs", self.epochs, 0)
+        check_int(self, "batch_size", self.batch_size, 1)
+        check_float(self, "lr", self.lr, 0, low_open=True)
+        check_bool(self, "early_stopping", self.early_stopping)
+        check_int(self, "patience", self.patience, 1)
+        check_float(self, "tol", self.tol, 0)
+        check_bool(self, "cache", self.cache)
+        check_int(self, "verbose", self.verbose, 0)
+        check_random_state_param(self, self.random_state)
+        if self.weights is not None and not isinstance(self.weights, (str, os.PathLike, dict)):
+            raise ValueError(
+                "The 'weights' parameter of Autoencoder must be a path to a .safetensors file, "
+                f"a dict of arrays, or None. Got {type(self.weights).__name__} instead."
+            )
+
+    # -- cache ------------------------------------------------------------- #
+
+    def _settings(self) -> dict:
+        return {
+            "format": _CACHE_FORMAT,
+            "architecture": "mlp-relu-glorot",
+            "hidden_dims": [int(d) for d in self.hidden_dims],
+            "n_components": int(self.n_components),
+            "epochs": int(self.epochs),
+            "batch_size": int(self.batch_size),
+            "lr": float(self.lr),
+            "early_stopping": bool(self.early_stopping),
+            "patience": int(self.patience) if self.early_stopping else None,
+            "tol": float(self.tol) if self.early_stopping else None,
+        }
+
+    def _cache_key(self, data_fingerprint: str, seed: int) -> str:
+        blob = json.dumps({"data": data_fingerprint, "seed": seed, **self._settings()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    # -- fit / transform --------------------------------------------------- #
+
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` (or reuse cached or given weights).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+        """
+        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        self._check_params()
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        device = resolve_device(self.device)
+        seed = seed_from(self.random_state)
+        init_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
+
+        module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.n_components)
+        module.reset_parameters(torch.Generator().manual_seed(init_seed))
+
+        self.cache_path_ = None
+        self.n_iter_ = 0
+        if self.weights is not None:
+            state, history = _read_weights(self.weights)
+            _load_state(module, state, source=str(self.weights) if not isinstance(self.weights, dict) else "weights dict")
+            self.history_ = history
+            self.weights_source_ = "weights"
+        else:
+            entry = None
+            if self.cache and seed is not None:
+                key = self._cache_key(fingerprint_array(X), seed)
+                entry = cache_root(self.cache_dir) / "autoencoders" / f"{key}.safetensors"
+                self.cache_path_ = str(entry)
+            loaded = entry is not None and self._try_cache(module, entry)
+            if loaded:
+                self.weights_source_ = "cache"
+            else:
+                module.to(device)
+                x = torch.from_numpy(X).to(device)
+                gen = torch.Generator(device=device).manual_seed(init_seed)
+                self.history_ = train_autoencoder(
+                    module,
+                    x,
+                    epochs=self.epochs,
+                    batch_size=self.batch_size,
+                    lr=self.lr,
+                    generator=gen,
+                    early_stopping=self.early_stopping,
+                    patience=self.patience,
+                    tol=self.tol,
+                    progress=self.verbose > 0,
+                )
+                del x
+                self.n_iter_ = len(self.history_)
+                self.weights_source_ = "trained"
+                if entry is not None:
+                    self._write_cache(module, entry)
+        self.module_ = module.to(device).eval()
+        self.device_ = str(device)
+        return self
+
+    def _try_cache(self, module, entry: Path) -> bool:
+        if not entry.is_file():
+            return False
+        try:
+            state, history = _read_weights(entry)
+            _load_state(module, state, source=str(entry))
+        except Exception as exc:  # a corrupt entry must never stop a fit
+            warnings.warn(f"Ignoring unreadable autoencoder cache entry {entry}: {exc}", CacheWarning, stacklevel=3)
+            return False
+        self.history_ = history
+        if self.verbose:
+            print(f"autoencoder: reusing cached weights ({len(history)} epochs) from {entry}", flush=True)
+        log.info("autoencoder weights loaded from cache %s", entry)
+        return True
+
+    def _write_cache(self, module, entry: Path) -> None:
+        try:
+            _write_weights(module, entry, self.history_, self._settings())
+        except OSError as exc:
+            warnings.warn(f"Could not write autoencoder cache entry {entry}: {exc}", CacheWarning, stacklevel=3)
+
+    def _runtime_device(self) -> torch.device:
+        dev = torch.device(self.device_)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"This autoencoder was fitted on {self.device_}, which is not available; using the CPU.",
+                DeviceWarning,
+                stacklevel=3,
+            )
+            self.device_ = "cpu"
+            dev = torch.device("cpu")
+        return dev
+
+    def transform(self, X, batch_size: int = 8192):
+        """Encode ``X``: the autoencoder's code, float32 of shape (n_samples, n_components)."""
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        dev = self._runtime_device()
+        module = self.module_.to(dev)
+        out = np.empty((X.shape[0], self.module_.encoder[-1].out_features), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], batch_size):
+                xb = torch.from_numpy(X[start : start + batch_size]).to(dev)
+                out[start : start + batch_size] = module.encode(xb).float().cpu().numpy()
+        return out
+
+    def reconstruct(self, X, batch_size: int = 8192):
+        """Decode the code of ``X`` back to input space (for inspecting the fit)."""
+        check_is_fitted(self, "module_")
+        X = np.ascontiguousarray(validate_data(self, X, dtype=[np.float32, np.float64], reset=False), dtype=np.float32)
+        dev = self._runtime_device()
+        parts = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], batch_size):
+                parts.append(self.module_.to(dev)(torch.from_numpy(X[start : start + batch_size]).to(dev)).cpu().numpy())
+        return np.concatenate(parts)
+
+    def save_weights(self, path) -> Path:
+        """Write the trained weights (and loss history) to a ``.safetensors`` file.
+
+        The file can be passed back as ``Autoencoder(weights=path)``. It is written
+        to a temporary name and renamed into place.
+        """
+        check_is_fitted(self, "module_")
+        path = Path(path)
+        _write_weights(self.module_, path, self.history_, self._settings())
+        return path
+
+    # -- persistence hooks (n2d.persistence) ------------------------------- #
+
+    def _n2d_get_state(self) -> dict:
+        state = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "module_"}
+        if hasattr(self, "module_"):  # an unfitted stage (a parameter of N2D) has no network yet
+            state["module_state_"] = {k: v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
+        return state
+
+    def _n2d_set_state(self, state: dict) -> None:
+        arrays = state.pop("module_state_", None)
+        for k, v in state.items():
+            setattr(self, k, v)
+        if arrays is None:
+            return
+        module = MLPAutoencoder(self.n_features_in_, self.hidden_dims, self.n_components)
+        _load_state(module, arrays, source="saved model")
+        dev = torch.device(self.device_)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"Model was saved on {self.device_}; no GPU here, so it is loaded on the CPU.",
+                DeviceWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cpu"
+            dev = torch.device("cpu")
+        self.module_ = module.to(dev).eval()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+# --------------------------------------------------------------------------- #
+# Weight files
+# --------------------------------------------------------------------------- #
+
+
+def _write_weights(module: nn.Module, path: Path, history, settings: dict) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    meta = {
+        "format": "n2d-autoencoder-weights",
+        "n2d_version": __version__,
+        "settings": json.dumps(settings, sort_keys=True),
+        "history": json.dumps([float(h) for h in history]),
+    }
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def _read_weights(source):
+    """Return (state dict of tensors, history) from a safetensors path or a dict of arrays."""
+    if isinstance(source, dict):
+        return {k: torch.as_tensor(np.asarray(v)) for k, v in source.items()}, []
+    from safetensors import safe_open
+
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"Autoencoder weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise ValueError(f"Could not read autoencoder weights from {path}: not a valid safetensors file ({exc}).") from exc
+    history = json.loads(meta.get("history", "[]"))
+    return state, [float(h) for h in history]
+
+
+def _load_state(module: nn.Module, state: dict, source: str) -> None:
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"Autoencoder weights from {source} do not fit this architecture: "
+            f"missing {missing[:4]}{'...' if len(missing) > 4 else ''}, unexpected {extra[:4]}."
+        )
+    for k, v in expected.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise ValueError(
+                f"Autoencoder weights from {source} do not fit this architecture: "
+                f"{k} has shape {tuple(state[k].shape)}, expected {tuple(v.shape)}."
+            )
+        if not torch.isfinite(torch.as_tensor(state[k])).all():
+            raise ValueError(f"Autoencoder weights from {source} contain NaN or inf in {k}.")
+    module.load_state_dict({k: torch.as_tensor(v, dtype=expected[k].dtype) for k, v in state.items()})

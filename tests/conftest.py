@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated cache, seeded RNGs, small real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+PENDIGITS = ROOT / "src" / "n2d" / "data" / "pendigits"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Point n2d's cache at a temporary folder so tests never touch ~/.cache."""
+    old = os.environ.get("N2D_CACHE_DIR")
+    os.environ["N2D_CACHE_DIR"] = str(tmp_path_factory.mktemp("n2d-cache"))
+    yield
+    if old is None:
+        os.environ.pop("N2D_CACHE_DIR", None)
+    else:
+        os.environ["N2D_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+def _read_pendigits():
+    rows = np.vstack(
+        [np.loadtxt(PENDIGITS / f, delimiter=",", dtype=np.int64) for f in ("pendigits.tra", "pendigits.tes")]
+    )
+    return (rows[:, :16] / 100.0).astype(np.float32), rows[:, 16]
+
+
+@pytest.fixture(scope="session")
+def pendigits():
+    """The full pendigits data (10,992 x 16, scaled to [0, 1]) and labels."""
+    return _read_pendigits()
+
+
+@pytest.fixture(scope="session")
+def pendigits_small(pendigits):
+    """A stratified-enough 1,500-point slice of pendigits for quick end-to-end tests."""
+    x, y = pendigits
+    idx = np.random.RandomState(0).permutation(len(x))[:1500]
+    return x[idx], y[idx]
+
+
+@pytest.fixture
+def tiny_n2d():
+    """An N2D that fits in well under a second (tiny autoencoder, few epochs)."""
+    from n2d import N2D
+
+    def make(**kw):
+        params = dict(n_clusters=3, hidden_dims=(16,), epochs=3, device="cpu", random_state=0, verbose=0)
+        params.update(kw)
+        return N2D(**params)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=300, centers=3, n_features=8, cluster_std=1.0, random_state=0)
+    return x.astype(np.float32), y

@@ -1,0 +1,173 @@
+import numpy as np
+import pytest
+import torch
+
+from n2d.autoencoder import Autoencoder, MLPAutoencoder, train_autoencoder
+from n2d.exceptions import CacheWarning
+
+
+def _ae(tmp_path, **kw):
+    params = dict(n_components=4, hidden_dims=(32, 16), epochs=4, batch_size=64, device="cpu",
+                  random_state=0, verbose=0, cache_dir=tmp_path)
+    params.update(kw)
+    return Autoencoder(**params)
+
+
+def test_mlp_autoencoder_architecture_is_the_papers():
+    m = MLPAutoencoder(784, (500, 500, 2000), 10)
+    enc = [(l.in_features, l.out_features) for l in m.encoder if isinstance(l, torch.nn.Linear)]
+    dec = [(l.in_features, l.out_features) for l in m.decoder if isinstance(l, torch.nn.Linear)]
+    assert enc == [(784, 500), (500, 500), (500, 2000), (2000, 10)]
+    assert dec == [(10, 2000), (2000, 500), (500, 500), (500, 784)]
+    # ReLU between layers, linear code and output
+    assert isinstance(m.encoder[-1], torch.nn.Linear) and isinstance(m.decoder[-1], torch.nn.Linear)
+    assert sum(isinstance(l, torch.nn.ReLU) for l in m.encoder) == 3
+
+
+def test_glorot_init_and_zero_bias_are_seeded():
+    a, b = MLPAutoencoder(20, (30,), 5), MLPAutoencoder(20, (30,), 5)
+    a.reset_parameters(torch.Generator().manual_seed(1))
+    b.reset_parameters(torch.Generator().manual_seed(1))
+    for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(va, vb), ka
+    w = a.encoder[0].weight
+    assert w.abs().max() <= np.sqrt(6 / (20 + 30)) + 1e-6
+    assert torch.count_nonzero(a.encoder[0].bias) == 0
+
+
+def test_training_reduces_loss(pendigits_small):
+    x = torch.from_numpy(pendigits_small[0])
+    m = MLPAutoencoder(16, (32,), 4)
+    m.reset_parameters(torch.Generator().manual_seed(0))
+    hist = train_autoencoder(m, x, epochs=10, batch_size=128, lr=1e-3, generator=torch.Generator().manual_seed(0), progress=False)
+    assert len(hist) == 10 and hist[-1] < 0.5 * hist[0]
+
+
+def test_early_stopping_stops_on_plateau(pendigits_small):
+    x = torch.from_numpy(pendigits_small[0])
+    m = MLPAutoencoder(16, (8,), 2)
+    m.reset_parameters(torch.Generator().manual_seed(0))
+    # tol=1.0 means "any epoch that does not halve... " -- nothing counts as improvement after the first
+    hist = train_autoencoder(m, x, epochs=50, batch_size=256, lr=1e-3, early_stopping=True, patience=3, tol=0.99,
+                             generator=torch.Generator().manual_seed(0), progress=False)
+    assert len(hist) == 4
+
+
+def test_autoencoder_is_deterministic_on_cpu(tmp_path, pendigits_small):
+    x = pendigits_small[0]
+    z1 = _ae(tmp_path, cache=False).fit_transform(x)
+    z2 = _ae(tmp_path, cache=False).fit_transform(x)
+    np.testing.assert_array_equal(z1, z2)
+    z3 = _ae(tmp_path, cache=False, random_state=1).fit_transform(x)
+    assert not np.allclose(z1, z3)
+
+
+def test_weight_cache_second_fit_trains_zero_epochs(tmp_path, pendigits_small, capsys):
+    x = pendigits_small[0]
+    first = _ae(tmp_path).fit(x)
+    assert first.weights_source_ == "trained" and first.n_iter_ == 4
+    assert first.cache_path_ is not None and (tmp_path / "autoencoders").is_dir()
+    second = _ae(tmp_path, verbose=1).fit(x)
+    assert second.weights_source_ == "cache" and second.n_iter_ == 0
+    assert "reusing cached weights" in capsys.readouterr().out
+    assert second.history_ == pytest.approx(first.history_)
+    np.testing.assert_array_equal(first.transform(x), second.transform(x))
+
+
+@pytest.mark.parametrize("change", [dict(epochs=5), dict(hidden_dims=(32, 8)), dict(random_state=3), dict(lr=5e-4)])
+def test_weight_cache_key_covers_settings_and_seed(tmp_path, pendigits_small, change):
+    x = pendigits_small[0]
+    _ae(tmp_path).fit(x)
+    other = _ae(tmp_path, **change).fit(x)
+    assert other.weights_source_ == "trained"
+
+
+def test_weight_cache_key_covers_data(tmp_path, pendigits_small):
+    x = pendigits_small[0]
+    _ae(tmp_path).fit(x)
+    assert _ae(tmp_path).fit(x[:-1]).weights_source_ == "trained"
+
+
+def test_unseeded_fit_is_never_cached(tmp_path, pendigits_small):
+    ae = _ae(tmp_path, random_state=None).fit(pendigits_small[0])
+    assert ae.cache_path_ is None and not (tmp_path / "autoencoders").exists()
+
+
+def test_corrupt_cache_entry_is_ignored_and_replaced(tmp_path, pendigits_small):
+    x = pendigits_small[0]
+    entry = tmp_path / "autoencoders"
+    first = _ae(tmp_path).fit(x)
+    path = first.cache_path_
+    with open(path, "r+b") as f:
+        f.truncate(100)
+    with pytest.warns(CacheWarning, match="unreadable"):
+        again = _ae(tmp_path).fit(x)
+    assert again.weights_source_ == "trained"
+    assert _ae(tmp_path).fit(x).weights_source_ == "cache"  # rewritten whole
+    assert not [p for p in entry.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cache_dir_from_environment(tmp_path, pendigits_small, monkeypatch):
+    monkeypatch.setenv("N2D_CACHE_DIR", str(tmp_path / "envcache"))
+    ae = _ae(tmp_path, cache_dir=None).fit(pendigits_small[0])
+    assert ae.cache_path_.startswith(str(tmp_path / "envcache"))
+
+
+def test_explicit_weights_file_and_dict(tmp_path, pendigits_small):
+    x = pendigits_small[0]
+    trained = _ae(tmp_path, cache=False).fit(x)
+    path = trained.save_weights(tmp_path / "w.safetensors")
+    from_file = _ae(tmp_path, weights=str(path), random_state=5).fit(x)
+    assert from_file.weights_source_ == "weights" and from_file.n_iter_ == 0
+    np.testing.assert_array_equal(from_file.transform(x), trained.transform(x))
+    state = {k: v.numpy() for k, v in trained.module_.state_dict().items()}
+    from_dict = _ae(tmp_path, weights=state).fit(x)
+    np.testing.assert_array_equal(from_dict.transform(x), trained.transform(x))
+
+
+def test_weights_of_wrong_architecture_are_rejected(tmp_path, pendigits_small):
+    x = pendigits_small[0]
+    path = _ae(tmp_path, cache=False).fit(x).save_weights(tmp_path / "w.safetensors")
+    with pytest.raises(ValueError, match="do not fit this architecture"):
+        _ae(tmp_path, weights=str(path), hidden_dims=(64, 16)).fit(x)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        _ae(tmp_path, weights=str(tmp_path / "missing.safetensors")).fit(x)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="not a valid safetensors"):
+        _ae(tmp_path, weights=str(tmp_path / "junk.safetensors")).fit(x)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(n_components=None), "n_components"),
+        (dict(n_components=0), "n_components"),
+        (dict(hidden_dims=(10, -1)), "hidden_dims"),
+        (dict(epochs=-1), "epochs"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(lr=0.0), "lr"),
+        (dict(device="tpu"), "device"),
+    ],
+)
+def test_autoencoder_rejects_bad_params(tmp_path, pendigits_small, params, match):
+    with pytest.raises(ValueError, match=match):
+        _ae(tmp_path, **params).fit(pendigits_small[0])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_gpu_is_a_clear_error(tmp_path, pendigits_small):
+    with pytest.raises(ValueError, match="no CUDA GPU is available"):
+        _ae(tmp_path, device="cuda").fit(pendigits_small[0])
+
+
+def test_diverging_training_is_reported(tmp_path):
+    x = np.full((64, 4), 1e30, dtype=np.float32)
+    with pytest.raises(FloatingPointError, match="Lower lr"):
+        _ae(tmp_path, cache=False, lr=10.0).fit(x)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
+def test_autoencoder_trains_on_gpu(tmp_path, pendigits_small):
+    ae = _ae(tmp_path, device="cuda", cache=False).fit(pendigits_small[0])
+    assert ae.device_.startswith("cuda") and ae.transform(pendigits_small[0]).shape == (1500, 4)
