@@ -1,0 +1,67 @@
+"""Clusterers for N2D's third stage.
+
+Any object with ``fit_predict`` works as a stage; ``predict`` (and
+``predict_proba``) are needed only for out-of-sample prediction. The named
+stages come from scikit-learn: the paper's full-covariance Gaussian mixture,
+k-means, spectral and agglomerative clustering.
+"""
+
+from __future__ import annotations
+
+__all__ = ["make_clusterer", "CLUSTERERS", "set_n_clusters"]
+
+CLUSTERERS = ("gmm", "kmeans", "spectral", "agglomerative")
+
+GMM_N_INIT = 10
+"""EM restarts of the default Gaussian mixture; the best by likelihood is kept.
+
+The paper's reference code used scikit-learn's single start. One k-means start
+is fragile on short-trained codes (on MNIST-test at 30 epochs, ACC .81 with one
+start and .93 with ten; shared/BASELINES.md). Choosing by likelihood uses no
+labels, and ten starts cost under a second at 10,000 points.
+"""
+
+
+def make_clusterer(name: str, n_clusters: int | None = None, random_state=None):
+    """Build a named clusterer for ``n_clusters`` clusters.
+
+    ``"gmm"``: ``GaussianMixture(covariance_type="full", n_init=10)`` (the paper's
+    clusterer, with restarts; see :data:`GMM_N_INIT`). ``"kmeans"``: k-means with
+    10 restarts. ``"spectral"``: spectral clustering on a 20-nearest-neighbour
+    graph (no out-of-sample ``predict``). ``"agglomerative"``: Ward linkage (no
+    ``predict``).
+    """
+    k = 8 if n_clusters is None else int(n_clusters)
+    if name == "gmm":
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture(n_components=k, covariance_type="full", n_init=GMM_N_INIT, random_state=random_state)
+    if name == "kmeans":
+        from sklearn.cluster import KMeans
+
+        return KMeans(n_clusters=k, n_init=10, random_state=random_state)
+    if name == "spectral":
+        from sklearn.cluster import SpectralClustering
+
+        return SpectralClustering(
+            n_clusters=k, affinity="nearest_neighbors", n_neighbors=20, assign_labels="cluster_qr", random_state=random_state
+        )
+    if name == "agglomerative":
+        from sklearn.cluster import AgglomerativeClustering
+
+        return AgglomerativeClustering(n_clusters=k)
+    raise ValueError(f"Unknown clusterer {name!r}; expected one of {CLUSTERERS} or an object with fit_predict.")
+
+
+def set_n_clusters(estimator, n_clusters: int):
+    """Set the cluster count on a clusterer, whichever name its parameter has.
+
+    Mixtures call it ``n_components``, most clusterers ``n_clusters``. Returns
+    the name that was set, or None if the estimator has neither.
+    """
+    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    for name in ("n_clusters", "n_components"):
+        if name in params:
+            estimator.set_params(**{name: int(n_clusters)})
+            return name
+    return None
