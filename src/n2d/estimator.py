@@ -1,0 +1,397 @@
+"""The N2D estimator: validation and orchestration of the three stages."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._utils import check_int, check_random_state_param, resolve_device
+from .autoencoder import Autoencoder
+from .cluster import CLUSTERERS, make_clusterer, set_n_clusters
+from .manifold import MANIFOLDS, make_manifold
+
+log = logging.getLogger(__name__)
+
+__all__ = ["N2D"]
+
+_STAGES = ("autoencoder", "manifold", "clusterer")
+_AUTOENCODERS = ("mlp",)
+_OWN_STAGES = (Autoencoder,)  # stages that take N2D's device and verbose
+
+
+class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
+    """(Not Too) Deep Clustering: autoencoder, then UMAP manifold, then Gaussian mixture.
+
+    N2D trains an autoencoder, learns the local manifold of its code with UMAP,
+    and clusters that manifold with a full-covariance Gaussian mixture
+    (McConville et al., 2020). Each stage is a parameter and can be replaced by
+    a name, an estimator, or ``None`` to skip it.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters, at least 2. It also sets the autoencoder's code
+        width and the UMAP dimension (the paper's choice) unless those stages
+        were given explicitly with their own sizes.
+    autoencoder : "mlp", estimator or None, default="mlp"
+        ``"mlp"`` is the paper's d-500-500-2000-k autoencoder
+        (:class:`n2d.autoencoder.Autoencoder`: ReLU, MSE, Adam lr 1e-3, batch 256,
+        1000 epochs). Any transformer with ``fit``/``transform`` works. ``None``
+        clusters the raw data.
+    manifold : {"umap", "tsne", "isomap", "lle"}, estimator or None, default="umap"
+        ``"umap"`` is :class:`n2d.manifold.UMAP` with ``n_components=n_clusters``,
+        ``n_neighbors=20``, ``min_dist=0``. ``None`` clusters the autoencoded
+        embedding directly (the paper's "AE" row). Prediction on new data needs
+        a manifold with ``transform`` (t-SNE has none).
+    clusterer : {"gmm", "kmeans", "spectral", "agglomerative"} or estimator, default="gmm"
+        ``"gmm"`` is scikit-learn's full-covariance ``GaussianMixture`` (10
+        restarts, best by likelihood). Any object with ``fit_predict``; its
+        cluster count (``n_clusters`` or ``n_components``) is set to
+        ``n_clusters``. ``predict`` needs a clusterer with ``predict``.
+    hidden_dims, epochs, batch_size, lr : default=None
+        Shortcuts for the autoencoder's parameters. ``None`` keeps the
+        autoencoder's own value (the paper's: ``(500, 500, 2000)``, 1000, 256,
+        1e-3); a value overrides it, also on an autoencoder passed explicitly.
+    random_state : int, RandomState or None, default=None
+        Seeds every stage (each gets its own seed drawn from this one). With an
+        int, results on the CPU are reproducible and trained autoencoder weights
+        are cached and reused. ``None`` is faster (multi-threaded UMAP) but not
+        reproducible.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        Where the torch stages run; ``"auto"`` uses a GPU when one is visible.
+    verbose : int, default=1
+        0 is silent; 1 shows progress bars and logs time per stage.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), int64
+        Cluster of each training sample.
+    embedding_ : ndarray of shape (n_samples, n_dims), float32
+        The manifold coordinates of the training data (the autoencoded embedding
+        when ``manifold=None``).
+    autoencoder_, manifold_, clusterer_ : estimator or None
+        The fitted stages (``None`` for a skipped stage).
+    n_features_in_ : int
+    device_ : str
+        The torch device used.
+    timings_ : dict
+        Seconds spent in each stage during ``fit``.
+
+    See Also
+    --------
+    n2d.autoencoder.Autoencoder, n2d.manifold.UMAP
+
+    Notes
+    -----
+    R. McConville, R. Santos-Rodriguez, R. J. Piechocki, I. Craddock, "N2D:
+    (Not Too) Deep Clustering via Clustering the Local Manifold of an
+    Autoencoded Embedding", ICPR 2020, arXiv:1908.05968.
+
+    Examples
+    --------
+    >>> from n2d import N2D, load_dataset, evaluate
+    >>> ds = load_dataset("pendigits")
+    >>> model = N2D(n_clusters=10, epochs=2, random_state=0, verbose=0)  # doctest: +SKIP
+    >>> labels = model.fit_predict(ds.x)                                  # doctest: +SKIP
+    >>> evaluate(ds.y, labels)["acc"] > 0.5                               # doctest: +SKIP
+    True
+    """
+
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        autoencoder="mlp",
+        manifold="umap",
+        clusterer="gmm",
+        hidden_dims=None,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        random_state=None,
+        device="auto",
+        verbose=1,
+    ):
+        self.n_clusters = n_clusters
+        self.autoencoder = autoencoder
+        self.manifold = manifold
+        self.clusterer = clusterer
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ #
+    # parameters
+    # ------------------------------------------------------------------ #
+
+    def set_params(self, **params):
+        """Set parameters; ``stage__param`` also works on a stage given by name.
+
+        ``N2D().set_params(manifold__n_neighbors=30)`` first turns ``"umap"`` into
+        the estimator it names, then sets its parameter.
+        """
+        for stage in _STAGES:
+            nested = any(key.startswith(stage + "__") for key in params)
+            if nested and stage not in params and isinstance(getattr(self, stage), str):
+                name = getattr(self, stage)
+                setattr(self, stage, self._named_stage(stage, name, self.n_clusters, None))
+        return super().set_params(**params)
+
+    @staticmethod
+    def _named_stage(stage, name, n_clusters, seed):
+        if stage == "autoencoder":
+            if name not in _AUTOENCODERS:
+                raise ValueError(
+                    f"The 'autoencoder' parameter of N2D must be one of {_AUTOENCODERS}, a transformer "
+                    f"with fit/transform, or None. Got {name!r} instead."
+                )
+            return Autoencoder(random_state=seed)
+        if stage == "manifold":
+            if name not in MANIFOLDS:
+                raise ValueError(
+                    f"The 'manifold' parameter of N2D must be one of {MANIFOLDS}, an estimator with "
+                    f"fit_transform, or None. Got {name!r} instead."
+                )
+            k = n_clusters if isinstance(n_clusters, (int, np.integer)) else None
+            return make_manifold(name, n_components=None if name == "umap" else k, random_state=seed)
+        if name not in CLUSTERERS:
+            raise ValueError(
+                f"The 'clusterer' parameter of N2D must be one of {CLUSTERERS} or an object with "
+                f"fit_predict. Got {name!r} instead."
+            )
+        return make_clusterer(name, n_clusters, random_state=seed)
+
+    def _check_params(self):
+        check_int(self, "n_clusters", self.n_clusters, 2)
+        check_int(self, "verbose", self.verbose, 0)
+        check_random_state_param(self, self.random_state)
+        if self.clusterer is None:
+            raise ValueError(
+                f"The 'clusterer' parameter of N2D must be one of {CLUSTERERS} or an object with "
+                "fit_predict; None is not allowed (a clustering needs a clusterer)."
+            )
+        for stage, needs in (("autoencoder", "transform"), ("manifold", "fit_transform"), ("clusterer", "fit_predict")):
+            value = getattr(self, stage)
+            if value is not None and not isinstance(value, str) and not hasattr(value, needs):
+                raise ValueError(
+                    f"The {stage!r} parameter of N2D must be a name, an estimator with {needs}"
+                    f"{'' if stage == 'clusterer' else ', or None'}. Got {type(value).__name__} instead."
+                )
+        if self.hidden_dims is not None and (
+            not isinstance(self.hidden_dims, (tuple, list))
+            or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in self.hidden_dims)
+        ):
+            raise ValueError(
+                f"The 'hidden_dims' parameter of N2D must be a tuple of positive ints or None. Got {self.hidden_dims!r} instead."
+            )
+        check_int(self, "epochs", self.epochs, 0, allow_none=True)
+        check_int(self, "batch_size", self.batch_size, 1, allow_none=True)
+        if self.lr is not None and (isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0):
+            raise ValueError(f"The 'lr' parameter of N2D must be a float in the range (0, inf) or None. Got {self.lr!r} instead.")
+
+    def _resolve_stage(self, stage, seed, device):
+        """A fresh, configured copy of one stage (None for a skipped stage)."""
+        value = getattr(self, stage)
+        if value is None:
+            return None
+        est = self._named_stage(stage, value, self.n_clusters, seed) if isinstance(value, str) else clone(value)
+        params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+        updates = {}
+        if stage == "clusterer":
+            set_n_clusters(est, self.n_clusters)
+        elif params.get("n_components", 0) is None:
+            updates["n_components"] = self.n_clusters
+        if "random_state" in params and params["random_state"] is None and seed is not None:
+            updates["random_state"] = seed
+        if isinstance(est, _OWN_STAGES):
+            updates.update(device=device, verbose=self.verbose)
+            if stage == "autoencoder":
+                for name in ("hidden_dims", "epochs", "batch_size", "lr"):
+                    if getattr(self, name) is not None:
+                        updates[name] = getattr(self, name)
+        if updates:
+            est.set_params(**updates)
+        return est
+
+    # ------------------------------------------------------------------ #
+    # fit
+    # ------------------------------------------------------------------ #
+
+    def fit(self, X, y=None):
+        """Fit the three stages on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Scale it the way the autoencoder expects (e.g. pixels
+            to [0, 1]); NaN and inf are rejected.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+        """
+        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        self._check_params()
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"Expected n_samples >= n_clusters but got n_clusters = {self.n_clusters}, n_samples = {X.shape[0]}."
+            )
+        X = np.asarray(X, dtype=np.float32)
+        device = resolve_device(self.device)
+        self.device_ = str(device)
+        seeds = self._stage_seeds()
+        timings = {}
+
+        def run(stage, fn, data):
+            t0 = time.perf_counter()
+            out = fn(data)
+            timings[stage] = time.perf_counter() - t0
+            if self.verbose:
+                log.info("%s: %.1f s", stage, timings[stage])
+            return out
+
+        self.autoencoder_ = self._resolve_stage("autoencoder", seeds[0], self.device_)
+        self.manifold_ = self._resolve_stage("manifold", seeds[1], self.device_)
+        self.clusterer_ = self._resolve_stage("clusterer", seeds[2], self.device_)
+
+        code = X if self.autoencoder_ is None else run("autoencoder", self.autoencoder_.fit_transform, X)
+        code = np.asarray(code, dtype=np.float32)
+        emb = code if self.manifold_ is None else run("manifold", self.manifold_.fit_transform, code)
+        self.embedding_ = np.ascontiguousarray(emb, dtype=np.float32)
+        labels = run("clusterer", self.clusterer_.fit_predict, self.embedding_)
+        self.labels_ = np.asarray(labels).astype(np.int64, copy=False)
+        self.timings_ = timings
+        return self
+
+    def _stage_seeds(self):
+        if self.random_state is None:
+            return (None, None, None)
+        rs = np.random.RandomState(self.random_state) if not isinstance(self.random_state, np.random.RandomState) else self.random_state
+        return tuple(int(s) for s in rs.randint(0, 2**31 - 1, size=3))
+
+    def fit_predict(self, X, y=None):
+        """Fit and return the cluster of each training sample (``labels_``).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        return self.fit(X).labels_
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the manifold coordinates of the training data (``embedding_``).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_dims), float32
+        """
+        return self.fit(X).embedding_
+
+    # ------------------------------------------------------------------ #
+    # out-of-sample
+    # ------------------------------------------------------------------ #
+
+    def _embed(self, X):
+        check_is_fitted(self, "labels_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        X = np.asarray(X, dtype=np.float32)
+        code = X if self.autoencoder_ is None else self.autoencoder_.transform(X)
+        if self.manifold_ is None:
+            return np.ascontiguousarray(code, dtype=np.float32)
+        if not hasattr(self.manifold_, "transform"):
+            raise TypeError(
+                f"The manifold stage {type(self.manifold_).__name__} cannot place new points (it has no "
+                "transform), so this N2D model cannot transform or predict new data. Use a manifold with "
+                "transform ('umap', 'isomap', 'lle') or manifold=None."
+            )
+        return np.ascontiguousarray(self.manifold_.transform(code), dtype=np.float32)
+
+    def transform(self, X):
+        """Manifold coordinates of ``X``: encode, then place in the fitted manifold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_dims), float32
+        """
+        return self._embed(X)
+
+    def _clusterer_method(self, method):
+        if not hasattr(self.clusterer_, method):
+            raise TypeError(
+                f"The clusterer {type(self.clusterer_).__name__} has no {method}, so this N2D model cannot "
+                f"{method} new data. Use a clusterer with {method} ('gmm', or 'kmeans' for predict)."
+            )
+        return getattr(self.clusterer_, method)
+
+    def predict(self, X):
+        """Cluster of each sample of ``X``: encode, place in the manifold, then the clusterer's predict.
+
+        On the training data this agrees with ``labels_`` on almost every point
+        (the manifold placement of a training point is close to, but not exactly,
+        its fitted position).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        check_is_fitted(self, "labels_")
+        predict = self._clusterer_method("predict")
+        return np.asarray(predict(self._embed(X))).astype(np.int64, copy=False)
+
+    def predict_proba(self, X):
+        """Posterior probability of each cluster for each sample (needs a probabilistic clusterer).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+        """
+        check_is_fitted(self, "labels_")
+        predict_proba = self._clusterer_method("predict_proba")
+        return np.asarray(predict_proba(self._embed(X)))
+
+    # ------------------------------------------------------------------ #
+    # persistence
+    # ------------------------------------------------------------------ #
+
+    def save(self, path, overwrite: bool = True):
+        """Save the fitted model to a directory (JSON manifest + safetensors; no pickle).
+
+        The directory is written under a temporary name and renamed into place,
+        so a crash never leaves a half-written model. See :mod:`n2d.persistence`.
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        from .persistence import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save`. Loading never runs code from the files."""
+        from .persistence import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}.")
+        return model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

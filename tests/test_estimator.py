@@ -1,0 +1,194 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.manifold import Isomap
+from sklearn.mixture import GaussianMixture
+
+from n2d import N2D, Autoencoder, UMAP, evaluate
+
+
+@pytest.mark.slow
+def test_n2d_on_pendigits_reaches_a_sensible_accuracy(pendigits):
+    """Full pendigits, paper architecture, 5 epochs only.
+
+    The paper reports ACC .885 after 1000 epochs; at 30 epochs a plain reference
+    gets .879 (shared/BASELINES.md), and our 5-epoch smoke run gave about .88.
+    0.80 leaves room for seed-to-seed spread while still failing if any stage
+    is broken (raw-data GMM sits near .65, k-means near .70).
+    """
+    x, y = pendigits
+    model = N2D(n_clusters=10, epochs=5, random_state=0, device="cpu", verbose=0)
+    labels = model.fit_predict(x)
+    scores = evaluate(y, labels)
+    assert scores["acc"] >= 0.80, scores
+    assert scores["nmi"] >= 0.75, scores
+    # out-of-sample path on the training data agrees with the fit (issue 3: >= 98%)
+    agree = (model.predict(x) == labels).mean()
+    assert agree >= 0.98, f"predict agrees with labels_ on only {agree:.3%}"
+    assert set(model.timings_) == {"autoencoder", "manifold", "clusterer"}
+
+
+def test_n2d_fit_sets_fitted_attributes(tiny_n2d, blobs):
+    x, _ = blobs
+    model = tiny_n2d().fit(x)
+    assert model.labels_.shape == (300,) and model.labels_.dtype == np.int64
+    assert model.embedding_.shape == (300, 3)
+    assert isinstance(model.autoencoder_, Autoencoder) and model.autoencoder_.n_components == 3
+    assert isinstance(model.manifold_, UMAP) and model.manifold_.n_components == 3
+    assert isinstance(model.clusterer_, GaussianMixture) and model.clusterer_.n_components == 3
+    assert model.clusterer_.covariance_type == "full"
+    assert model.n_features_in_ == 8 and model.device_ == "cpu"
+    proba = model.predict_proba(x[:5])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert model.transform(x[:5]).shape == (5, 3)
+
+
+def test_n2d_defaults_are_the_papers():
+    m = N2D()
+    assert (m.autoencoder, m.manifold, m.clusterer) == ("mlp", "umap", "gmm")
+    ae = N2D._named_stage("autoencoder", "mlp", 10, None)
+    assert (ae.hidden_dims, ae.epochs, ae.batch_size, ae.lr) == ((500, 500, 2000), 1000, 256, 1e-3)
+    um = N2D._named_stage("manifold", "umap", 10, None)
+    assert (um.n_neighbors, um.min_dist) == (20, 0.0)
+
+
+def test_n2d_is_deterministic_on_cpu(tiny_n2d, blobs):
+    x, _ = blobs
+    a = tiny_n2d().fit(x)
+    b = tiny_n2d().fit(x)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+
+
+def test_n2d_seeds_reach_every_stage(tiny_n2d, blobs):
+    model = tiny_n2d(random_state=7).fit(blobs[0])
+    seeds = [model.autoencoder_.random_state, model.manifold_.random_state, model.clusterer_.random_state]
+    assert all(isinstance(s, int) for s in seeds) and len(set(seeds)) == 3
+
+
+def test_set_params_reaches_a_named_stage():
+    m = N2D().set_params(manifold__n_neighbors=30, autoencoder__epochs=7)
+    assert isinstance(m.manifold, UMAP) and m.manifold.n_neighbors == 30
+    assert m.get_params(deep=True)["manifold__n_neighbors"] == 30
+    assert m.autoencoder.epochs == 7
+
+
+def test_shortcuts_override_an_explicit_autoencoder(tiny_n2d, blobs):
+    model = tiny_n2d(autoencoder=Autoencoder(epochs=50, hidden_dims=(64,)), epochs=2).fit(blobs[0])
+    assert model.autoencoder_.epochs == 2 and model.autoencoder_.hidden_dims == (16,)
+
+
+@pytest.mark.parametrize(
+    "stages, manifold_type, clusterer_type",
+    [
+        (dict(manifold=None), type(None), GaussianMixture),  # the paper's "AE" row
+        (dict(manifold="isomap", clusterer="kmeans"), Isomap, KMeans),
+        (dict(manifold=PCA(n_components=2), clusterer=KMeans(n_clusters=5, n_init=2)), PCA, KMeans),
+        (dict(autoencoder=None), UMAP, GaussianMixture),
+    ],
+)
+def test_stages_can_be_swapped(tiny_n2d, blobs, stages, manifold_type, clusterer_type):
+    x, y = blobs
+    model = tiny_n2d(**stages).fit(x)
+    assert isinstance(model.manifold_, manifold_type)
+    assert isinstance(model.clusterer_, clusterer_type)
+    assert evaluate(y, model.labels_)["acc"] > 0.9
+    assert model.predict(x[:20]).shape == (20,)
+    if isinstance(model.clusterer_, KMeans):
+        assert model.clusterer_.n_clusters == 3  # N2D's n_clusters wins
+
+
+def test_tsne_and_spectral_fit_but_cannot_predict_new_points(tiny_n2d, blobs):
+    x, y = blobs
+    model = tiny_n2d(manifold="tsne").fit(x)
+    assert evaluate(y, model.labels_)["acc"] > 0.9
+    with pytest.raises(TypeError, match="no transform"):
+        model.predict(x[:5])
+    spectral = tiny_n2d(clusterer=SpectralClustering(n_neighbors=10, random_state=0)).fit(x)
+    assert spectral.labels_.shape == (300,)
+    with pytest.raises(TypeError, match="has no predict"):
+        spectral.predict(x[:5])
+
+
+def test_user_supplied_stage_is_cloned_not_mutated(tiny_n2d, blobs):
+    um = UMAP(n_neighbors=10)
+    model = tiny_n2d(manifold=um).fit(blobs[0])
+    assert model.manifold_ is not um and not hasattr(um, "embedding_") and um.n_components is None
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "x, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), "infinity"),
+        (np.arange(10.0), "Expected 2D array"),
+        (np.zeros((4, 2, 2)), "dim 3"),
+        (np.zeros((0, 3)), "0 sample"),
+    ],
+)
+def test_n2d_rejects_bad_arrays(tiny_n2d, x, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_n2d().fit(x)
+
+
+def test_n2d_rejects_fewer_samples_than_clusters(tiny_n2d):
+    with pytest.raises(ValueError, match="n_samples >= n_clusters but got n_clusters = 5, n_samples = 4"):
+        tiny_n2d(n_clusters=5).fit(np.random.rand(4, 3))
+
+
+@pytest.mark.parametrize("k", [1, 0, 2.5, "3", True])
+def test_n2d_rejects_bad_n_clusters(tiny_n2d, blobs, k):
+    with pytest.raises(ValueError, match=r"'n_clusters' parameter of N2D must be an int in the range \[2, inf\)"):
+        tiny_n2d(n_clusters=k).fit(blobs[0])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(manifold="pca"), "'manifold' parameter"),
+        (dict(clusterer="dbscan"), "'clusterer' parameter"),
+        (dict(clusterer=None), "None is not allowed"),
+        (dict(autoencoder="cnn"), "'autoencoder' parameter"),
+        (dict(manifold=object()), "'manifold' parameter"),
+        (dict(epochs=-2), "'epochs' parameter"),
+        (dict(hidden_dims=(0,)), "'hidden_dims' parameter"),
+        (dict(lr=-1.0), "'lr' parameter"),
+        (dict(device="gpu"), "device must be one of"),
+    ],
+)
+def test_n2d_rejects_bad_params(tiny_n2d, blobs, params, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_n2d(**params).fit(blobs[0])
+
+
+def test_predict_before_fit_is_not_fitted_error(tiny_n2d, blobs):
+    for method in ("predict", "predict_proba", "transform"):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            getattr(tiny_n2d(), method)(blobs[0])
+
+
+def test_predict_with_wrong_feature_count(tiny_n2d, blobs):
+    model = tiny_n2d().fit(blobs[0])
+    with pytest.raises(ValueError, match="X has 5 features, but N2D is expecting 8 features"):
+        model.predict(np.zeros((3, 5)))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_gpu_fails_at_fit(tiny_n2d, blobs):
+    with pytest.raises(ValueError, match="no CUDA GPU is available"):
+        tiny_n2d(device="cuda").fit(blobs[0])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
+def test_n2d_runs_on_gpu(tiny_n2d, blobs):
+    model = tiny_n2d(device="cuda").fit(blobs[0])
+    assert model.device_.startswith("cuda") and model.autoencoder_.device_.startswith("cuda")
