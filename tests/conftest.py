@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# scikit-learn's check_array_api_input (numpy namespace) runs only with scipy's
+# array-API mode on; set it before scipy is imported so the check is not skipped.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 import torch
