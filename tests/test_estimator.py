@@ -192,3 +192,14 @@ def test_cuda_without_gpu_fails_at_fit(tiny_n2d, blobs):
 def test_n2d_runs_on_gpu(tiny_n2d, blobs):
     model = tiny_n2d(device="cuda").fit(blobs[0])
     assert model.device_.startswith("cuda") and model.autoencoder_.device_.startswith("cuda")
+
+
+def test_verbose_reports_each_stage_and_quiet_is_silent(tiny_n2d, blobs, capsys):
+    tiny_n2d(verbose=1).fit(blobs[0])
+    err = capsys.readouterr().err
+    for stage in ("autoencoder: Autoencoder", "manifold: UMAP", "clusterer: GaussianMixture"):
+        assert f"[n2d] {stage} on 300 x" in err
+    assert err.count("done in") == 3
+    tiny_n2d(verbose=0).fit(blobs[0])
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import numpy as np
@@ -252,23 +253,25 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         seeds = self._stage_seeds()
         timings = {}
 
-        def run(stage, fn, data):
+        def run(stage, est, method, data):
+            if self.verbose:
+                print(f"[n2d] {stage}: {type(est).__name__} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            out = fn(data)
+            out = getattr(est, method)(data)
             timings[stage] = time.perf_counter() - t0
             if self.verbose:
-                log.info("%s: %.1f s", stage, timings[stage])
+                print(f"[n2d] {stage}: done in {timings[stage]:.1f} s", file=sys.stderr, flush=True)
             return out
 
         self.autoencoder_ = self._resolve_stage("autoencoder", seeds[0], self.device_)
         self.manifold_ = self._resolve_stage("manifold", seeds[1], self.device_)
         self.clusterer_ = self._resolve_stage("clusterer", seeds[2], self.device_)
 
-        code = X if self.autoencoder_ is None else run("autoencoder", self.autoencoder_.fit_transform, X)
+        code = X if self.autoencoder_ is None else run("autoencoder", self.autoencoder_, "fit_transform", X)
         code = np.asarray(code, dtype=np.float32)
-        emb = code if self.manifold_ is None else run("manifold", self.manifold_.fit_transform, code)
+        emb = code if self.manifold_ is None else run("manifold", self.manifold_, "fit_transform", code)
         self.embedding_ = np.ascontiguousarray(emb, dtype=np.float32)
-        labels = run("clusterer", self.clusterer_.fit_predict, self.embedding_)
+        labels = run("clusterer", self.clusterer_, "fit_predict", self.embedding_)
         self.labels_ = np.asarray(labels).astype(np.int64, copy=False)
         self.timings_ = timings
         return self
