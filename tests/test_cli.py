@@ -155,3 +155,23 @@ def test_cli_help_and_version():
     assert proc.returncode == 0 and "cluster" in proc.stdout and "predict" in proc.stdout and "datasets" in proc.stdout
     proc = _run("cluster", "--help")
     assert "--epochs" in proc.stdout and "1000" in proc.stdout
+
+
+SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
+@pytest.mark.parametrize("name, k", [("mnist-test", 10), ("usps", 10), ("fashion", 10)])
+def test_cli_cluster_dataset_from_data_dir(capsys, tmp_path, name, k):
+    if not os.path.isdir(os.path.join(SHARED, name.split("-")[0])):
+        pytest.skip(f"shared data not found at {SHARED}")
+    # Fast settings (1 epoch, tiny AE, k-means on the code): this checks the data path, not quality.
+    code = main(["cluster", name, "--data-dir", SHARED, "--epochs", "1", "--hidden-dims", "8", "--manifold", "none",
+                 "--clusterer", "kmeans", "--device", "cpu", "-q", "--out", str(tmp_path / name)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"into {k} clusters" in out and "ACC " in out
+
+
+def test_cli_dataset_missing_from_data_dir(capsys, tmp_path):
+    err = _error(capsys, ["cluster", "mnist-test", "--data-dir", str(tmp_path), "--no-download"])
+    assert "t10k-images-idx3-ubyte.gz" in err and str(tmp_path) in err

@@ -33,6 +33,7 @@ def _add_cluster(sub):
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0); reproducible on CPU")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
     p.add_argument("--label-column", help="CSV column (name or 0-based index) holding true labels")
     p.add_argument("--out", help="output directory (default: n2d-out/<data name>)")
     p.add_argument("--no-cache", action="store_true", help="train the autoencoder even if cached weights exist")
@@ -67,7 +68,7 @@ def _load_input(args):
                 raise ValueError(f"{data} has no labels, so --n-clusters is required.")
             k = len(np.unique(y))
         return x, y, None, Path(data).stem, k
-    ds = load_dataset(data, data_home=args.data_dir)
+    ds = load_dataset(data, data_home=args.data_dir, download=not args.no_download)
     return ds.x, ds.y, ds.target_names, ds.name, args.n_clusters or ds.n_clusters
 
 
