@@ -171,3 +171,69 @@ def test_diverging_training_is_reported(tmp_path):
 def test_autoencoder_trains_on_gpu(tmp_path, pendigits_small):
     ae = _ae(tmp_path, device="cuda", cache=False).fit(pendigits_small[0])
     assert ae.device_.startswith("cuda") and ae.transform(pendigits_small[0]).shape == (1500, 4)
+
+
+# ---------------------------------------------------------------------------
+# several seeds at once
+# ---------------------------------------------------------------------------
+
+
+def test_stacked_module_round_trips_weights():
+    from n2d.autoencoder import StackedMLPAutoencoder
+
+    mods = []
+    for seed in (1, 2, 3):
+        m = MLPAutoencoder(12, (20, 7), 3)
+        m.reset_parameters(torch.Generator().manual_seed(seed))
+        mods.append(m)
+    stacked = StackedMLPAutoencoder.from_modules(mods)
+    x = torch.randn(5, 12)
+    with torch.no_grad():
+        out = stacked(x.expand(3, 5, 12))
+        for s, m in enumerate(mods):
+            torch.testing.assert_close(out[s], m(x), rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(stacked.encode(x.expand(3, 5, 12))[s], m.encode(x), rtol=1e-5, atol=1e-6)
+    for a, b in zip(stacked.to_modules(), mods):
+        for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(va, vb), k
+
+
+def test_several_seeds_at_once_equal_single_seed_runs(tmp_path, pendigits_small):
+    from n2d.autoencoder import fit_autoencoders
+
+    x = pendigits_small[0]
+    seeds = [0, 11, 22]
+    params = dict(n_components=4, hidden_dims=(32, 16), epochs=4, batch_size=64, device="cpu", verbose=0, cache=False)
+    together = fit_autoencoders(x, seeds, **params)
+    for seed, ae in zip(seeds, together):
+        alone = Autoencoder(random_state=seed, **params).fit(x)
+        assert ae.weights_source_ == "trained" and ae.n_iter_ == 4 and ae.random_state == seed
+        np.testing.assert_allclose(ae.history_, alone.history_, rtol=1e-4)
+        np.testing.assert_allclose(ae.transform(x), alone.transform(x), rtol=1e-3, atol=1e-4)
+    # and the seeds really differ from each other
+    assert not np.allclose(together[0].transform(x), together[1].transform(x))
+
+
+def test_several_seeds_fill_and_reuse_the_cache(tmp_path, pendigits_small):
+    from n2d.autoencoder import fit_autoencoders
+
+    x = pendigits_small[0]
+    params = dict(n_components=4, hidden_dims=(32, 16), epochs=3, batch_size=64, device="cpu", verbose=0, cache_dir=tmp_path)
+    first = _ae(tmp_path, epochs=3, random_state=5).fit(x)  # seed 5 cached beforehand
+    aes = fit_autoencoders(x, [5, 6], **params)
+    assert [a.weights_source_ for a in aes] == ["cache", "trained"]
+    np.testing.assert_array_equal(aes[0].transform(x), first.transform(x))
+    single = _ae(tmp_path, epochs=3, random_state=6).fit(x)  # written by the batched run
+    assert single.weights_source_ == "cache"
+    np.testing.assert_array_equal(single.transform(x), aes[1].transform(x))
+
+
+def test_fit_autoencoders_rejects_bad_requests(pendigits_small):
+    from n2d.autoencoder import fit_autoencoders
+
+    with pytest.raises(ValueError, match="at least one seed"):
+        fit_autoencoders(pendigits_small[0], [], n_components=2)
+    with pytest.raises(ValueError, match="early_stopping"):
+        fit_autoencoders(pendigits_small[0], [0, 1], n_components=2, early_stopping=True)
+    with pytest.raises(ValueError, match="n_components"):
+        fit_autoencoders(pendigits_small[0], [0, 1], n_components=0)

@@ -43,7 +43,7 @@ from .exceptions import CacheWarning, DeviceWarning
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MLPAutoencoder", "Autoencoder", "train_autoencoder"]
+__all__ = ["MLPAutoencoder", "StackedMLPAutoencoder", "Autoencoder", "train_autoencoder", "fit_autoencoders"]
 
 # Bump when the training procedure changes in a way that changes the weights a
 # given key produces; old cache entries then simply stop matching.
@@ -107,55 +107,142 @@ class MLPAutoencoder(nn.Module):
 # --------------------------------------------------------------------------- #
 
 
+class StackedMLPAutoencoder(nn.Module):
+    """``n_models`` independent MLP autoencoders evaluated as one batched model.
+
+    Layer ``l`` of every model is one weight tensor of shape
+    ``(n_models, d_in, d_out)``, applied with a batched matrix product, so S
+    seeds cost one kernel launch per layer instead of S: on a GPU, where this
+    small MLP is bound by launches, several seeds train for little more than one.
+    Input and output have shape ``(n_models, batch, n_features)``. The models
+    share nothing: each one's gradient depends only on its own loss term.
+    """
+
+    def __init__(self, n_models: int, n_features: int, hidden_dims, n_components: int):
+        super().__init__()
+        dims = [int(n_features), *map(int, hidden_dims), int(n_components)]
+        self.n_models = int(n_models)
+        self.dims = dims
+
+        def stack(ds):
+            ws = nn.ParameterList(nn.Parameter(torch.empty(n_models, a, b)) for a, b in zip(ds[:-1], ds[1:]))
+            bs = nn.ParameterList(nn.Parameter(torch.zeros(n_models, 1, b)) for b in ds[1:])
+            return ws, bs
+
+        self.enc_w, self.enc_b = stack(dims)
+        self.dec_w, self.dec_b = stack(dims[::-1])
+
+    @classmethod
+    def from_modules(cls, modules) -> StackedMLPAutoencoder:
+        """Stack trained or freshly initialised :class:`MLPAutoencoder` s (same architecture)."""
+        first = modules[0]
+        dims = [first.encoder[0].in_features] + [l.out_features for l in first.encoder if isinstance(l, nn.Linear)]
+        stacked = cls(len(modules), dims[0], dims[1:-1], dims[-1])
+        with torch.no_grad():
+            for part, ws, bs in (("encoder", stacked.enc_w, stacked.enc_b), ("decoder", stacked.dec_w, stacked.dec_b)):
+                for s, m in enumerate(modules):
+                    linears = [l for l in getattr(m, part) if isinstance(l, nn.Linear)]
+                    for w, b, lin in zip(ws, bs, linears):
+                        w[s].copy_(lin.weight.T)
+                        b[s, 0].copy_(lin.bias)
+        return stacked
+
+    def to_modules(self) -> list[MLPAutoencoder]:
+        """Split back into one :class:`MLPAutoencoder` per model (on the CPU)."""
+        out = []
+        for s in range(self.n_models):
+            m = MLPAutoencoder(self.dims[0], self.dims[1:-1], self.dims[-1])
+            with torch.no_grad():
+                for part, ws, bs in (("encoder", self.enc_w, self.enc_b), ("decoder", self.dec_w, self.dec_b)):
+                    linears = [l for l in getattr(m, part) if isinstance(l, nn.Linear)]
+                    for w, b, lin in zip(ws, bs, linears):
+                        lin.weight.copy_(w[s].T.cpu())
+                        lin.bias.copy_(b[s, 0].cpu())
+            out.append(m.eval())
+        return out
+
+    @staticmethod
+    def _run(x, ws, bs):
+        last = len(ws) - 1
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = torch.relu(x)
+        return x
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, self.enc_w, self.enc_b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(self.encode(x), self.dec_w, self.dec_b)
+
+
+# --------------------------------------------------------------------------- #
+# Training
+# --------------------------------------------------------------------------- #
+
+
 def train_autoencoder(
-    module: MLPAutoencoder,
+    module: MLPAutoencoder | StackedMLPAutoencoder,
     x: torch.Tensor,
     *,
     epochs: int,
     batch_size: int,
     lr: float,
-    generator: torch.Generator | None = None,
+    generator=None,
     early_stopping: bool = False,
     patience: int = 20,
     tol: float = 1e-4,
     progress: bool = True,
-) -> list[float]:
+):
     """Train ``module`` to reconstruct ``x`` (MSE, Adam) and return the loss per epoch.
 
     The data stays on its device: each epoch draws a permutation there and slices
     mini-batches from it, with no DataLoader round trips. The epoch loss is the
     sample-weighted mean of the batch losses, read back once per epoch.
 
-    With ``early_stopping``, training stops when the epoch loss has not improved
-    by a relative ``tol`` for ``patience`` epochs in a row.
+    With a :class:`StackedMLPAutoencoder`, ``generator`` is a list with one
+    generator per model: each model draws its own permutation, exactly as its
+    single-model run would, and the return value is one loss history per model.
+    The total loss is the sum of the models' mean losses, so each model's
+    gradient (and Adam update) is the one it would get alone.
+
+    With ``early_stopping`` (single model only), training stops when the epoch
+    loss has not improved by a relative ``tol`` for ``patience`` epochs in a row.
     """
+    stacked = isinstance(module, StackedMLPAutoencoder)
+    if stacked and early_stopping:
+        raise ValueError("early_stopping is not supported when several autoencoders train at once.")
+    generators = list(generator) if stacked else [generator]
     device = x.device
     n = x.shape[0]
     fused = device.type == "cuda"
     opt = torch.optim.Adam(module.parameters(), lr=lr, fused=fused) if fused else torch.optim.Adam(module.parameters(), lr=lr)
-    loss_fn = nn.MSELoss()
-    history: list[float] = []
+    history: list = []
     best, stale = math.inf, 0
     module.train()
     bar = tqdm(range(epochs), desc="autoencoder", unit="epoch", disable=not progress, leave=False)
     for _ in bar:
-        perm = torch.randperm(n, device=device, generator=generator)
-        total = torch.zeros((), device=device)
+        perm = torch.stack([torch.randperm(n, device=device, generator=g) for g in generators])
+        if not stacked:
+            perm = perm[0]
+        total = torch.zeros(perm.shape[:-1], device=device)
         for start in range(0, n, batch_size):
-            batch = x[perm[start : start + batch_size]]
-            loss = loss_fn(module(batch), batch)
+            batch = x[perm[..., start : start + batch_size]]
+            per_model = (module(batch) - batch).square().mean(dim=(-2, -1))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            per_model.sum().backward()
             opt.step()
-            total += loss.detach() * batch.shape[0]
-        epoch_loss = float(total) / n
-        if not math.isfinite(epoch_loss):
+            total += per_model.detach() * batch.shape[-2]
+        epoch_loss = (total / n).tolist()
+        worst = max(epoch_loss) if stacked else epoch_loss
+        if not math.isfinite(worst):
             raise FloatingPointError(
-                f"The autoencoder's loss became {epoch_loss} after {len(history) + 1} epoch(s). "
+                f"The autoencoder's loss became {worst} after {len(history) + 1} epoch(s). "
                 "Lower lr, or scale the input data (e.g. to [0, 1])."
             )
         history.append(epoch_loss)
-        bar.set_postfix(loss=f"{epoch_loss:.5f}")
+        bar.set_postfix(loss=f"{worst:.5f}")
         if early_stopping:
             if epoch_loss < best * (1.0 - tol):
                 best, stale = epoch_loss, 0
@@ -166,6 +253,8 @@ def train_autoencoder(
                     break
     bar.close()
     module.eval()
+    if stacked:
+        return [[h[s] for h in history] for s in range(module.n_models)]
     return history
 
 
@@ -334,54 +423,45 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         self._check_params()
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        device = resolve_device(self.device)
+        _fit_together([self], np.ascontiguousarray(X, dtype=np.float32))
+        return self
+
+    def _start(self, X: np.ndarray, fingerprint: str) -> MLPAutoencoder | None:
+        """Set up a fit: initialise the network, then take given or cached weights.
+
+        Returns the initialised network if it still has to be trained, or None
+        when weights were loaded (then ``module_`` and ``history_`` are set).
+        """
+        self.device_ = str(resolve_device(self.device))
         seed = seed_from(self.random_state)
-        init_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
-
+        self._init_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
         module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.n_components)
-        module.reset_parameters(torch.Generator().manual_seed(init_seed))
-
+        module.reset_parameters(torch.Generator().manual_seed(self._init_seed))
         self.cache_path_ = None
         self.n_iter_ = 0
         if self.weights is not None:
-            state, history = _read_weights(self.weights)
-            _load_state(module, state, source=str(self.weights) if not isinstance(self.weights, dict) else "weights dict")
-            self.history_ = history
+            state, self.history_ = _read_weights(self.weights)
+            _load_state(module, state, source="weights dict" if isinstance(self.weights, dict) else str(self.weights))
             self.weights_source_ = "weights"
+        elif self.cache and seed is not None:
+            entry = cache_root(self.cache_dir) / "autoencoders" / f"{self._cache_key(fingerprint, seed)}.safetensors"
+            self.cache_path_ = str(entry)
+            if not self._try_cache(module, entry):
+                return module
+            self.weights_source_ = "cache"
         else:
-            entry = None
-            if self.cache and seed is not None:
-                key = self._cache_key(fingerprint_array(X), seed)
-                entry = cache_root(self.cache_dir) / "autoencoders" / f"{key}.safetensors"
-                self.cache_path_ = str(entry)
-            loaded = entry is not None and self._try_cache(module, entry)
-            if loaded:
-                self.weights_source_ = "cache"
-            else:
-                module.to(device)
-                x = torch.from_numpy(X).to(device)
-                gen = torch.Generator(device=device).manual_seed(init_seed)
-                self.history_ = train_autoencoder(
-                    module,
-                    x,
-                    epochs=self.epochs,
-                    batch_size=self.batch_size,
-                    lr=self.lr,
-                    generator=gen,
-                    early_stopping=self.early_stopping,
-                    patience=self.patience,
-                    tol=self.tol,
-                    progress=self.verbose > 0,
-                )
-                del x
-                self.n_iter_ = len(self.history_)
-                self.weights_source_ = "trained"
-                if entry is not None:
-                    self._write_cache(module, entry)
-        self.module_ = module.to(device).eval()
-        self.device_ = str(device)
-        return self
+            return module
+        self.module_ = module.to(self.device_).eval()
+        return None
+
+    def _finish(self, module: MLPAutoencoder, history: list[float]) -> None:
+        """Store a freshly trained network and write it to the cache if enabled."""
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.weights_source_ = "trained"
+        if self.cache_path_ is not None:
+            self._write_cache(module, Path(self.cache_path_))
+        self.module_ = module.to(self.device_).eval()
 
     def _try_cache(self, module, entry: Path) -> bool:
         if not entry.is_file():
@@ -483,6 +563,73 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _fit_together(estimators: list[Autoencoder], X: np.ndarray) -> None:
+    """Fit autoencoders that differ only in ``random_state`` on the same data.
+
+    Each first takes given or cached weights; the rest train together, as one
+    :class:`StackedMLPAutoencoder` when there are several, with each model's own
+    initialisation and shuffling, so every result equals (within float
+    rounding) what fitting that estimator alone would give.
+    """
+    fingerprint = fingerprint_array(X) if any(e.cache for e in estimators) else ""
+    pending = [(e, m) for e in estimators if (m := e._start(X, fingerprint)) is not None]
+    if not pending:
+        return
+    first = pending[0][0]
+    device = torch.device(first.device_)
+    x = torch.from_numpy(X).to(device)
+    settings = dict(epochs=first.epochs, batch_size=first.batch_size, lr=first.lr, progress=first.verbose > 0)
+    generators = [torch.Generator(device=device).manual_seed(e._init_seed) for e, _ in pending]
+    if len(pending) == 1:
+        est, module = pending[0]
+        history = train_autoencoder(
+            module.to(device), x, generator=generators[0], early_stopping=est.early_stopping,
+            patience=est.patience, tol=est.tol, **settings,
+        )
+        est._finish(module, history)
+        return
+    stacked = StackedMLPAutoencoder.from_modules([m for _, m in pending]).to(device)
+    histories = train_autoencoder(stacked, x, generator=generators, **settings)
+    for (est, _), module, history in zip(pending, stacked.to_modules(), histories):
+        est._finish(module, history)
+
+
+def fit_autoencoders(X, random_states, **params) -> list[Autoencoder]:
+    """Train one autoencoder per seed, all at once, as one batched model.
+
+    A several-seed study then costs far less than separate runs on a GPU (one
+    batched kernel per layer instead of one per seed). Seeds whose weights are
+    cached are loaded instead, and every newly trained seed is written to the
+    cache, so later ``Autoencoder(random_state=seed)`` or N2D fits reuse it.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    random_states : sequence of int
+        One seed per autoencoder.
+    **params
+        Any other :class:`Autoencoder` parameters, shared by all (early stopping
+        is not available here).
+
+    Returns
+    -------
+    autoencoders : list of Autoencoder
+        Fitted, in the order of ``random_states``; each is the same as
+        ``Autoencoder(random_state=seed, **params).fit(X)`` within float rounding.
+    """
+    if not len(random_states):
+        raise ValueError("random_states must hold at least one seed.")
+    if params.get("early_stopping"):
+        raise ValueError("early_stopping is not supported when several autoencoders train at once.")
+    estimators = [Autoencoder(random_state=seed, **params) for seed in random_states]
+    X = validate_data(estimators[0], X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+    for est in estimators:
+        est._check_params()
+        est.n_features_in_ = estimators[0].n_features_in_
+    _fit_together(estimators, np.ascontiguousarray(X, dtype=np.float32))
+    return estimators
 
 
 # --------------------------------------------------------------------------- #
