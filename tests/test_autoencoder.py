@@ -237,3 +237,17 @@ def test_fit_autoencoders_rejects_bad_requests(pendigits_small):
         fit_autoencoders(pendigits_small[0], [0, 1], n_components=2, early_stopping=True)
     with pytest.raises(ValueError, match="n_components"):
         fit_autoencoders(pendigits_small[0], [0, 1], n_components=0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback when no GPU is present")
+def test_model_fitted_on_gpu_is_used_on_cpu_with_a_warning(tmp_path, pendigits_small):
+    from n2d.exceptions import DeviceWarning
+
+    x = pendigits_small[0]
+    ae = _ae(tmp_path, cache=False).fit(x)
+    expected = ae.transform(x[:10])
+    ae.device_ = "cuda:0"  # as if it had been fitted (or saved) on a GPU machine
+    with pytest.warns(DeviceWarning, match="cuda:0, which is not available"):
+        got = ae.transform(x[:10])
+    np.testing.assert_array_equal(got, expected)
+    assert ae.device_ == "cpu"

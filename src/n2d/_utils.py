@@ -49,6 +49,29 @@ def resolve_device(device: str = "auto"):
     raise ValueError(f"device must be one of {_DEVICE_HELP}; got {device!r}.")
 
 
+def runtime_device(device: str, owner: str = "model"):
+    """The device to run a fitted ``owner`` on: its fit device, or the CPU if that is gone.
+
+    A model fitted (or saved) on a GPU and used where none is visible moves to
+    the CPU with a :class:`~n2d.exceptions.DeviceWarning` instead of failing.
+    """
+    import torch
+
+    from .exceptions import DeviceWarning
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        import warnings
+
+        warnings.warn(
+            f"This {owner} was fitted on {device}, which is not available here; using the CPU.",
+            DeviceWarning,
+            stacklevel=3,
+        )
+        return torch.device("cpu")
+    return dev
+
+
 def seed_from(random_state) -> int | None:
     """Draw a 31-bit integer seed from an int, a RandomState, or None (returns None)."""
     if random_state is None:

@@ -36,10 +36,11 @@ from ._utils import (
     check_random_state_param,
     fingerprint_array,
     resolve_device,
+    runtime_device,
     seed_from,
 )
 from ._version import __version__
-from .exceptions import CacheWarning, DeviceWarning
+from .exceptions import CacheWarning
 
 log = logging.getLogger(__name__)
 
@@ -485,15 +486,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             warnings.warn(f"Could not write autoencoder cache entry {entry}: {exc}", CacheWarning, stacklevel=3)
 
     def _runtime_device(self) -> torch.device:
-        dev = torch.device(self.device_)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"This autoencoder was fitted on {self.device_}, which is not available; using the CPU.",
-                DeviceWarning,
-                stacklevel=3,
-            )
-            self.device_ = "cpu"
-            dev = torch.device("cpu")
+        dev = runtime_device(self.device_, "autoencoder")
+        self.device_ = str(dev)
         return dev
 
     def transform(self, X, batch_size: int = 8192):
@@ -515,10 +509,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         X = np.ascontiguousarray(validate_data(self, X, dtype=[np.float32, np.float64], reset=False), dtype=np.float32)
         dev = self._runtime_device()
+        module = self.module_.to(dev)
         parts = []
         with torch.inference_mode():
             for start in range(0, X.shape[0], batch_size):
-                parts.append(self.module_.to(dev)(torch.from_numpy(X[start : start + batch_size]).to(dev)).cpu().numpy())
+                parts.append(module(torch.from_numpy(X[start : start + batch_size]).to(dev)).cpu().numpy())
         return np.concatenate(parts)
 
     def save_weights(self, path) -> Path:
@@ -548,16 +543,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             return
         module = MLPAutoencoder(self.n_features_in_, self.hidden_dims, self.n_components)
         _load_state(module, arrays, source="saved model")
-        dev = torch.device(self.device_)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"Model was saved on {self.device_}; no GPU here, so it is loaded on the CPU.",
-                DeviceWarning,
-                stacklevel=2,
-            )
-            self.device_ = "cpu"
-            dev = torch.device("cpu")
-        self.module_ = module.to(dev).eval()
+        self.module_ = module.to(self._runtime_device()).eval()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
