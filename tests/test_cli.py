@@ -61,11 +61,21 @@ def test_cli_cluster_pendigits_embedded(tmp_path, capsys):
     assert (tmp_path / "pd" / "model" / "manifest.json").is_file()
 
 
-def test_cli_npz_with_labels_and_n_clusters_from_labels(tmp_path, blobs, capsys):
+def test_cli_npz_with_labels_and_n_clusters_from_labels_and_plot(tmp_path, blobs, capsys):
     x, y = blobs
     np.savez(tmp_path / "d.npz", x=x, y=y)
-    assert main(["cluster", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o"), *SMALL]) == 0
+    assert main(["cluster", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o"), "--plot", *SMALL]) == 0
     assert "into 3 clusters" in capsys.readouterr().out
+    png = (tmp_path / "o" / "clusters.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
+def test_cli_plot_without_matplotlib_fails_before_fitting(tmp_path, blobs, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    np.save(tmp_path / "x.npy", blobs[0])
+    err = _error(capsys, ["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--plot", "--out", str(tmp_path / "o"), *SMALL])
+    assert "pip install 'n2d[plot]'" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_second_run_reuses_cached_autoencoder(tmp_path, blobs, capsys):

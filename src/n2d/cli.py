@@ -37,6 +37,11 @@ def _add_cluster(sub):
     p.add_argument("--label-column", help="CSV column (name or 0-based index) holding true labels")
     p.add_argument("--out", help="output directory (default: n2d-out/<data name>)")
     p.add_argument("--no-cache", action="store_true", help="train the autoencoder even if cached weights exist")
+    p.add_argument(
+        "--plot",
+        action="store_true",
+        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; needs n2d[plot]",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_cluster)
 
@@ -87,7 +92,11 @@ def cmd_cluster(args) -> int:
     from .autoencoder import Autoencoder
     from .metrics import evaluate
 
-    x, y, _names, name, k = _load_input(args)
+    if args.plot:
+        from .plotting import _matplotlib
+
+        _matplotlib()  # fail now, not after a long fit, if matplotlib is missing
+    x, y, names, name, k = _load_input(args)
     try:
         hidden = tuple(int(v) for v in str(args.hidden_dims).split(",") if v.strip())
     except ValueError:
@@ -126,7 +135,14 @@ def cmd_cluster(args) -> int:
     _write_labels(out / "labels.csv", labels, y)
     model.save(out / "model")
     (out / "result.json").write_text(json.dumps(result, indent=1))
-    print(f"wrote {out / 'labels.csv'}, {out / 'model'} and {out / 'result.json'}")
+    written = [out / "labels.csv", out / "model", out / "result.json"]
+    if args.plot:
+        from .plotting import plot_model
+
+        print("plotting: 2-D UMAP of the code ...", flush=True)
+        plot_model(model, x, y, labels=labels, target_names=names, path=out / "clusters.png", title=f"N2D on {name}")
+        written.append(out / "clusters.png")
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
