@@ -4,7 +4,7 @@
 """
 
 from ._version import __version__
-from .autoencoder import Autoencoder
+from .autoencoder import Autoencoder, fit_autoencoders
 from .datasets import Dataset, load_dataset
 from .estimator import N2D
 from .manifold import UMAP
@@ -13,6 +13,7 @@ from .metrics import ari, cluster_acc, evaluate, nmi
 __all__ = [
     "N2D",
     "Autoencoder",
+    "fit_autoencoders",
     "UMAP",
     "Dataset",
     "load_dataset",
