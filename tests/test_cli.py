@@ -170,7 +170,7 @@ def test_cli_help_and_version():
 SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
-@pytest.mark.parametrize("name, k", [("mnist-test", 10), ("usps", 10), ("fashion", 10)])
+@pytest.mark.parametrize("name, k", [("mnist", 10), ("mnist-test", 10), ("usps", 10), ("fashion", 10)])
 def test_cli_cluster_dataset_from_data_dir(capsys, tmp_path, name, k):
     if not os.path.isdir(os.path.join(SHARED, name.split("-")[0])):
         pytest.skip(f"shared data not found at {SHARED}")
