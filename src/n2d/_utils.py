@@ -185,6 +185,18 @@ def check_float(owner, name, value, low=None, high=None, low_open=False, allow_n
         raise _param_error(owner, name, allowed, value)
 
 
+def check_dims(owner, name, value, allow_none=False):
+    """Raise unless ``value`` is a tuple or list of positive ints (layer widths)."""
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, (tuple, list)) and all(
+        not isinstance(d, bool) and isinstance(d, (int, np.integer)) and d >= 1 for d in value
+    )
+    if not ok:
+        allowed = "a tuple of positive ints (possibly empty)" + (" or None" if allow_none else "")
+        raise _param_error(owner, name, allowed, value)
+
+
 def check_bool(owner, name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise _param_error(owner, name, "a bool", value)

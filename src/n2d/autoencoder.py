@@ -31,6 +31,7 @@ from ._utils import (
     atomic_path,
     cache_root,
     check_bool,
+    check_dims,
     check_float,
     check_int,
     check_random_state_param,
@@ -364,14 +365,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 "N2D sets it to n_clusters, but a standalone Autoencoder needs it explicitly."
             )
         check_int(self, "n_components", self.n_components, 1)
-        dims = self.hidden_dims
-        if not isinstance(dims, (tuple, list)) or any(
-            isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in dims
-        ):
-            raise ValueError(
-                "The 'hidden_dims' parameter of Autoencoder must be a tuple of positive ints "
-                f"(possibly empty). Got {dims!r} instead."
-            )
+        check_dims(self, "hidden_dims", self.hidden_dims)
         check_int(self, "epochs", self.epochs, 0)
         check_int(self, "batch_size", self.batch_size, 1)
         check_float(self, "lr", self.lr, 0, low_open=True)

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_int, check_random_state_param, resolve_device
+from ._utils import check_dims, check_float, check_int, check_random_state_param, resolve_device
 from .autoencoder import Autoencoder
 from .cluster import CLUSTERERS, make_clusterer, set_n_clusters
 from .manifold import MANIFOLDS, make_manifold
@@ -186,17 +186,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"The {stage!r} parameter of N2D must be a name, an estimator with {needs}"
                     f"{'' if stage == 'clusterer' else ', or None'}. Got {type(value).__name__} instead."
                 )
-        if self.hidden_dims is not None and (
-            not isinstance(self.hidden_dims, (tuple, list))
-            or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in self.hidden_dims)
-        ):
-            raise ValueError(
-                f"The 'hidden_dims' parameter of N2D must be a tuple of positive ints or None. Got {self.hidden_dims!r} instead."
-            )
+        check_dims(self, "hidden_dims", self.hidden_dims, allow_none=True)
         check_int(self, "epochs", self.epochs, 0, allow_none=True)
         check_int(self, "batch_size", self.batch_size, 1, allow_none=True)
-        if self.lr is not None and (isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0):
-            raise ValueError(f"The 'lr' parameter of N2D must be a float in the range (0, inf) or None. Got {self.lr!r} instead.")
+        check_float(self, "lr", self.lr, 0, low_open=True, allow_none=True)
 
     def _resolve_stage(self, stage, seed, device):
         """A fresh, configured copy of one stage (None for a skipped stage)."""
