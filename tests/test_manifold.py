@@ -81,3 +81,11 @@ def test_make_manifold_builds_each_named_learner(name):
     assert hasattr(est, "fit_transform")
     with pytest.raises(ValueError, match="Unknown manifold"):
         make_manifold("pca")
+
+
+def test_umap_keeps_its_own_copy_of_the_training_data(blobs):
+    x = blobs[0].copy()
+    model = UMAP(n_components=2, random_state=0).fit(x)
+    before = model.transform(x[:5])
+    x[:] = 0.0  # the caller reuses their buffer
+    np.testing.assert_array_equal(model.transform(blobs[0][:5]), before)

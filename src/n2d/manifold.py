@@ -129,6 +129,7 @@ class UMAP(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
+        X_in = X
         X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
         self._check_params()
         X = np.ascontiguousarray(X, dtype=np.float32)
@@ -166,7 +167,7 @@ class UMAP(TransformerMixin, BaseEstimator):
             )
             embedding = reducer.fit_transform(X)
         self.embedding_ = np.ascontiguousarray(embedding, dtype=np.float32)
-        self.fit_data_ = X
+        self.fit_data_ = X.copy() if np.shares_memory(X, X_in) else X  # never alias the caller's array
         self.a_ = float(reducer._a)
         self.b_ = float(reducer._b)
         self.n_neighbors_ = int(k)
