@@ -89,3 +89,17 @@ def test_umap_keeps_its_own_copy_of_the_training_data(blobs):
     before = model.transform(x[:5])
     x[:] = 0.0  # the caller reuses their buffer
     np.testing.assert_array_equal(model.transform(blobs[0][:5]), before)
+
+
+def test_umap_stage_leaves_torch_thread_count_alone(blobs):
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = UMAP(n_components=2, random_state=None).fit(blobs[0])  # unseeded: umap-learn runs in parallel
+        assert torch.get_num_threads() == 1
+        model.transform(blobs[0][:10])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(old)

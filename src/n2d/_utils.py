@@ -72,6 +72,24 @@ def runtime_device(device: str, owner: str = "model"):
     return dev
 
 
+@contextlib.contextmanager
+def keep_torch_threads():
+    """Restore torch's intra-op thread count after code that changes it.
+
+    umap-learn's parallel numba code shares the OpenMP runtime with torch and
+    resets its thread count; a user who chose ``torch.set_num_threads(1)`` (on a
+    shared machine, say) would silently get all cores back for the next stage.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
 def seed_from(random_state) -> int | None:
     """Draw a 31-bit integer seed from an int, a RandomState, or None (returns None)."""
     if random_state is None:

@@ -23,7 +23,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_float, check_int, check_options, check_random_state_param, seed_from
+from ._utils import check_float, check_int, check_options, check_random_state_param, keep_torch_threads, seed_from
 from .exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class UMAP(TransformerMixin, BaseEstimator):
 
         import umap  # deferred: importing umap-learn compiles numba code
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), keep_torch_threads():
             # Tiny inputs make umap-learn fall back from spectral to random
             # initialisation, and it warns that spectral init failed; harmless here.
             warnings.filterwarnings("ignore", message=".*[Ss]pectral initialisation failed.*")
@@ -230,23 +230,24 @@ class UMAP(TransformerMixin, BaseEstimator):
         graph.eliminate_zeros()
         epochs_per_sample = make_epochs_per_sample(graph.data, n_epochs)
         rng_state = check_random_state(self.transform_seed_).randint(_INT32_MIN, _INT32_MAX, 3).astype(np.int64)
-        embedding = optimize_layout_euclidean(
-            embedding,
-            self.embedding_.copy(),
-            graph.row,
-            graph.col,
-            n_epochs,
-            n_train,
-            epochs_per_sample,
-            self.a_,
-            self.b_,
-            rng_state,
-            gamma=self.repulsion_strength,
-            initial_alpha=self.learning_rate / 4.0,
-            negative_sample_rate=self.negative_sample_rate,
-            parallel=False,
-            verbose=False,
-        )
+        with keep_torch_threads():
+            embedding = optimize_layout_euclidean(
+                embedding,
+                self.embedding_.copy(),
+                graph.row,
+                graph.col,
+                n_epochs,
+                n_train,
+                epochs_per_sample,
+                self.a_,
+                self.b_,
+                rng_state,
+                gamma=self.repulsion_strength,
+                initial_alpha=self.learning_rate / 4.0,
+                negative_sample_rate=self.negative_sample_rate,
+                parallel=False,
+                verbose=False,
+            )
         return np.ascontiguousarray(embedding, dtype=np.float32)
 
     def _n2d_get_state(self) -> dict:
