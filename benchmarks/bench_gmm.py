@@ -17,44 +17,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def hardware(threads) -> dict:
-    import sklearn
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "torch_threads": torch.get_num_threads(),
-        "blas_threads_limit": threads,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["cuda"] = torch.version.cuda
-    return info
 
 
 def make_data(n_samples: int, seed: int = 0):
@@ -101,7 +72,7 @@ def main():
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     else:
         devices = args.devices.split(",")
-    hw = hardware(args.threads)
+    hw = hardware(blas_threads_limit=args.threads)
     print("hardware:", json.dumps(hw), flush=True)
 
     # warm-up: first torch calls (and CUDA context creation) are not part of a fit's cost

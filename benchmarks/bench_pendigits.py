@@ -16,41 +16,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
+
 SETTINGS = {"readme": 50, "paper": 1000}
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def hardware(device: str) -> dict:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    info["device_requested"] = device
-    return info
 
 
 def run(epochs: int, device: str, seed: int) -> dict:
@@ -73,7 +48,7 @@ def main():
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    hw = hardware(args.device)
+    hw = hardware(device_requested=args.device)
     print("hardware:", json.dumps(hw))
     rows = []
     for name in args.settings.split(","):

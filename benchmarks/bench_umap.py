@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import warnings
@@ -34,43 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-def hardware(device: str, threads) -> dict:
-    import sklearn
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "torch_threads": threads if threads else torch.get_num_threads(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "device_requested": device,
-    }
-    try:
-        from importlib.metadata import version
-
-        info["umap-learn"] = version("umap-learn")
-        info["numba"] = version("numba")
-    except ImportError:  # pragma: no cover
-        pass
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["cuda"] = torch.version.cuda
-    return info
 
 
 def load_codes(name: str, data_home, epochs: int, subset, device: str, threads):
@@ -128,7 +93,7 @@ def main():
 
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
-    hw = hardware(args.device, args.threads)
+    hw = hardware(device_requested=args.device, threads_requested=args.threads)
     print("hardware:", json.dumps(hw), flush=True)
     rows = []
     first_umap = True
