@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
 
+from n2d._umap_torch import _weighted_mean_init
 from n2d.exceptions import N2DWarning
-from n2d.manifold import UMAP, _weighted_mean_init, make_manifold
+from n2d.manifold import UMAP, make_manifold
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,9 @@ def test_weighted_mean_init_snaps_duplicates():
     emb = np.array([[0.0, 0.0], [10.0, 0.0]], dtype=np.float32)
     w = np.array([[0.5, 0.5], [1.0, 0.2]], dtype=np.float32)
     idx = np.array([[0, 1], [1, 0]])
-    init = _weighted_mean_init(w, idx, emb)
+    import torch
+
+    init = _weighted_mean_init(torch.from_numpy(w), torch.from_numpy(idx), torch.from_numpy(emb)).numpy()
     np.testing.assert_allclose(init, [[5.0, 0.0], [10.0, 0.0]])
 
 

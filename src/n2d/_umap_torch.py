@@ -38,8 +38,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_float, check_int, check_options, check_random_state_param, resolve_device, seed_from
-from .exceptions import DeviceWarning, N2DWarning
+from ._utils import (
+    check_int,
+    resolve_device,
+    runtime_device,
+    seed_from,
+)
+from .exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
 
@@ -938,16 +943,9 @@ class TorchUMAP(TransformerMixin, BaseEstimator):
         self.device = device
 
     def _check_params(self) -> torch.device:
-        check_int(self, "n_components", self.n_components, 1, allow_none=True)
-        check_int(self, "n_neighbors", self.n_neighbors, 2)
-        check_float(self, "min_dist", self.min_dist, 0)
-        check_options(self, "metric", self.metric, _METRICS)
-        check_int(self, "n_epochs", self.n_epochs, 1, allow_none=True)
-        check_float(self, "learning_rate", self.learning_rate, 0, low_open=True)
-        check_int(self, "negative_sample_rate", self.negative_sample_rate, 0)
-        check_float(self, "repulsion_strength", self.repulsion_strength, 0)
-        check_float(self, "local_connectivity", self.local_connectivity, 0)
-        check_random_state_param(self, self.random_state)
+        from .manifold import check_umap_params
+
+        check_umap_params(self, _METRICS)
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_int(self, "verbose", self.verbose, 0)
         return resolve_device(self.device)
@@ -1073,15 +1071,8 @@ class TorchUMAP(TransformerMixin, BaseEstimator):
         return self.fit(X).embedding_
 
     def _runtime_device(self) -> torch.device:
-        dev = torch.device(self.device_)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"This UMAP was fitted on {self.device_}, which is not available; using the CPU.",
-                DeviceWarning,
-                stacklevel=3,
-            )
-            self.device_ = "cpu"
-            dev = torch.device("cpu")
+        dev = runtime_device(self.device_, "UMAP")
+        self.device_ = str(dev)
         return dev
 
     def _train_tensors(self, device: torch.device):
@@ -1169,14 +1160,8 @@ class TorchUMAP(TransformerMixin, BaseEstimator):
         for k, v in state.items():
             setattr(self, k, v)
         self._cache = None
-        device = getattr(self, "device_", None)
-        if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
-            warnings.warn(
-                f"Model was saved on {device}; no GPU here, so it is loaded on the CPU.",
-                DeviceWarning,
-                stacklevel=2,
-            )
-            self.device_ = "cpu"
+        if isinstance(getattr(self, "device_", None), str):
+            self._runtime_device()  # a GPU-fitted UMAP loads on the CPU with a DeviceWarning
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -17,13 +17,22 @@ import logging
 import warnings
 
 import numpy as np
+import torch
 from scipy.sparse import coo_matrix
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_float, check_int, check_options, check_random_state_param, keep_torch_threads, seed_from
+from ._umap_torch import _weighted_mean_init
+from ._utils import (
+    check_float,
+    check_int,
+    check_options,
+    check_random_state_param,
+    keep_torch_threads,
+    seed_from,
+)
 from .exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
@@ -32,6 +41,20 @@ __all__ = ["UMAP", "make_manifold", "MANIFOLDS"]
 
 _METRICS = {"euclidean", "manhattan", "cosine"}
 _INT32_MIN, _INT32_MAX = np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1
+
+
+def check_umap_params(est, metrics) -> None:
+    """Validate the parameters shared by the UMAP stages (umap-learn and torch)."""
+    check_int(est, "n_components", est.n_components, 1, allow_none=True)
+    check_int(est, "n_neighbors", est.n_neighbors, 2)
+    check_float(est, "min_dist", est.min_dist, 0)
+    check_options(est, "metric", est.metric, metrics)
+    check_int(est, "n_epochs", est.n_epochs, 1, allow_none=True)
+    check_float(est, "learning_rate", est.learning_rate, 0, low_open=True)
+    check_int(est, "negative_sample_rate", est.negative_sample_rate, 0)
+    check_float(est, "repulsion_strength", est.repulsion_strength, 0)
+    check_float(est, "local_connectivity", est.local_connectivity, 0)
+    check_random_state_param(est, est.random_state)
 
 
 class UMAP(TransformerMixin, BaseEstimator):
@@ -105,16 +128,7 @@ class UMAP(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     def _check_params(self):
-        check_int(self, "n_components", self.n_components, 1, allow_none=True)
-        check_int(self, "n_neighbors", self.n_neighbors, 2)
-        check_float(self, "min_dist", self.min_dist, 0)
-        check_options(self, "metric", self.metric, _METRICS)
-        check_int(self, "n_epochs", self.n_epochs, 1, allow_none=True)
-        check_float(self, "learning_rate", self.learning_rate, 0, low_open=True)
-        check_int(self, "negative_sample_rate", self.negative_sample_rate, 0)
-        check_float(self, "repulsion_strength", self.repulsion_strength, 0)
-        check_float(self, "local_connectivity", self.local_connectivity, 0)
-        check_random_state_param(self, self.random_state)
+        check_umap_params(self, _METRICS)
 
     def fit(self, X, y=None):
         """Fit the UMAP embedding of ``X``.
@@ -207,7 +221,11 @@ class UMAP(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float32, reset=False)
         X = np.ascontiguousarray(X, dtype=np.float32)
         from umap.layouts import optimize_layout_euclidean
-        from umap.umap_ import compute_membership_strengths, make_epochs_per_sample, smooth_knn_dist
+        from umap.umap_ import (
+            compute_membership_strengths,
+            make_epochs_per_sample,
+            smooth_knn_dist,
+        )
 
         dists, indices = self._neighbors().kneighbors(X)
         dists = np.ascontiguousarray(dists, dtype=np.float32)
@@ -217,7 +235,9 @@ class UMAP(TransformerMixin, BaseEstimator):
         )
         rows, cols, vals, _ = compute_membership_strengths(indices, dists, sigmas, rhos, bipartite=True)
         weights = vals.reshape(indices.shape).astype(np.float32)
-        embedding = _weighted_mean_init(weights, indices, self.embedding_)
+        embedding = _weighted_mean_init(
+            torch.from_numpy(weights), torch.from_numpy(indices), torch.from_numpy(self.embedding_)
+        ).numpy()
 
         n_train = self.embedding_.shape[0]
         if self.n_epochs is None:
@@ -267,24 +287,6 @@ class UMAP(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-
-def _weighted_mean_init(weights, indices, embedding):
-    """Start each new point at the membership-weighted mean of its neighbours' positions.
-
-    A point with a neighbour of weight 1 (an exact duplicate of a training point)
-    starts on that neighbour, as in umap-learn's ``init_graph_transform``.
-    """
-    totals = weights.sum(axis=1, keepdims=True)
-    safe = np.where(totals > 0, totals, 1.0)
-    init = np.einsum("nk,nkd->nd", weights / safe, embedding[indices]).astype(np.float32)
-    dup = weights >= 1.0
-    has_dup = dup.any(axis=1)
-    if has_dup.any():
-        first = dup[has_dup].argmax(axis=1)
-        init[has_dup] = embedding[indices[has_dup, first]]
-    init[totals[:, 0] == 0] = np.nan
-    return np.ascontiguousarray(init)
 
 
 # --------------------------------------------------------------------------- #
