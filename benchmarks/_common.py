@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import platform
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+from n2d._env import environment
 
 
 def hardware(**extra) -> dict:
     """CPU model, cores, load, library versions and GPU (if any); ``extra`` is merged in."""
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    for pkg in ("n2d", "torch", "numpy", "scikit-learn", "umap-learn", "numba"):
-        try:
-            info[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["cuda"] = torch.version.cuda
-    info.update(extra)
-    return info
+    return environment(**extra)
