@@ -203,3 +203,50 @@ def test_verbose_reports_each_stage_and_quiet_is_silent(tiny_n2d, blobs, capsys)
     tiny_n2d(verbose=0).fit(blobs[0])
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+# --------------------------------------------------------------------------- #
+# n_init: several manifold + clusterer runs, the consensus kept
+# --------------------------------------------------------------------------- #
+
+
+def test_consensus_choice_picks_the_medoid_and_ignores_numbering():
+    from n2d.cluster import consensus_choice
+
+    good = np.repeat([0, 1, 2], 20)
+    relabelled = np.repeat([2, 0, 1], 20)
+    bad = np.repeat([0, 0, 1], 20)
+    bad[::2] = 2
+    best, scores = consensus_choice([bad, good, relabelled])
+    assert best == 1 and scores.shape == (3,)
+    assert scores[1] == scores[2] > scores[0]
+    assert consensus_choice([good]) == (0, np.ones(1))
+
+
+@pytest.mark.parametrize(
+    "labelings, match", [([], "at least one clustering"), ([np.zeros(3), np.zeros(4)], "same points")]
+)
+def test_consensus_choice_errors(labelings, match):
+    from n2d.cluster import consensus_choice
+
+    with pytest.raises(ValueError, match=match):
+        consensus_choice(labelings)
+
+
+def test_n_init_keeps_the_consensus_run(tiny_n2d, blobs):
+    x, _ = blobs
+    one = tiny_n2d(manifold=None).fit(x)
+    many = tiny_n2d(manifold=None, n_init=3).fit(x)
+    assert many.init_scores_.shape == (3,) and 0 <= many.best_init_ < 3
+    assert many.best_init_ == int(np.argmax(many.init_scores_))
+    assert set(many.timings_) == {"autoencoder", "clusterer", "consensus"}
+    np.testing.assert_array_equal(many.predict(x), many.labels_)
+    # The first run uses the stages' own seeds, so n_init=1 is the plain model.
+    np.testing.assert_array_equal(one.init_scores_, [1.0])
+    assert one.best_init_ == 0 and "consensus" not in one.timings_
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "3"])
+def test_n_init_must_be_a_positive_int(tiny_n2d, blobs, bad):
+    with pytest.raises((ValueError, TypeError), match="n_init"):
+        tiny_n2d(n_init=bad).fit(blobs[0])

@@ -24,6 +24,13 @@ _AUTOENCODERS = ("mlp",)
 _OWN_STAGES = (Autoencoder,)  # stages that take N2D's device and verbose
 
 
+def _nth_seed(seed, i: int):
+    """The seed of the i-th manifold/clusterer run: the stage's own seed for the first."""
+    if seed is None or i == 0:
+        return seed
+    return int(np.random.RandomState(seed).randint(0, 2**31 - 1, size=i)[-1])
+
+
 class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     """(Not Too) Deep Clustering: autoencoder, then UMAP manifold, then Gaussian mixture.
 
@@ -53,6 +60,12 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         restarts, best by likelihood). Any object with ``fit_predict``; its
         cluster count (``n_clusters`` or ``n_components``) is set to
         ``n_clusters``. ``predict`` needs a clusterer with ``predict``.
+    n_init : int, default=1
+        Number of manifold + clusterer runs on the autoencoded embedding, each
+        with its own seed. With more than one, N2D keeps the run that agrees
+        best with the others (highest mean adjusted Rand index to the rest; see
+        :func:`n2d.cluster.consensus_choice`): a label-free guard against an
+        occasional bad layout, at ``n_init`` times the cost of those stages.
     hidden_dims, epochs, batch_size, lr : default=None
         Shortcuts for the autoencoder's parameters. ``None`` keeps the
         autoencoder's own value (the paper's: ``(500, 500, 2000)``, 1000, 256,
@@ -80,7 +93,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     device_ : str
         The torch device used.
     timings_ : dict
-        Seconds spent in each stage during ``fit``.
+        Seconds spent in each stage during ``fit`` (summed over ``n_init`` runs).
+    init_scores_ : ndarray of shape (n_init,)
+        Each run's mean agreement (ARI) with the other runs; the kept run,
+        ``best_init_``, has the highest. All ones when ``n_init=1``.
+    best_init_ : int
 
     See Also
     --------
@@ -109,6 +126,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         autoencoder="mlp",
         manifold="umap",
         clusterer="gmm",
+        n_init=1,
         hidden_dims=None,
         epochs=None,
         batch_size=None,
@@ -121,6 +139,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self.autoencoder = autoencoder
         self.manifold = manifold
         self.clusterer = clusterer
+        self.n_init = n_init
         self.hidden_dims = hidden_dims
         self.epochs = epochs
         self.batch_size = batch_size
@@ -173,6 +192,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     def _check_params(self):
         check_int(self, "n_clusters", self.n_clusters, 2)
         check_int(self, "verbose", self.verbose, 0)
+        check_int(self, "n_init", self.n_init, 1)
         check_random_state_param(self, self.random_state)
         if self.clusterer is None:
             raise ValueError(
@@ -251,21 +271,39 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 print(f"[n2d] {stage}: {type(est).__name__} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
             out = getattr(est, method)(data)
-            timings[stage] = time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            timings[stage] = timings.get(stage, 0.0) + took
             if self.verbose:
-                print(f"[n2d] {stage}: done in {timings[stage]:.1f} s", file=sys.stderr, flush=True)
+                print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
             return out
 
         self.autoencoder_ = self._resolve_stage("autoencoder", seeds[0], self.device_)
-        self.manifold_ = self._resolve_stage("manifold", seeds[1], self.device_)
-        self.clusterer_ = self._resolve_stage("clusterer", seeds[2], self.device_)
-
         code = X if self.autoencoder_ is None else run("autoencoder", self.autoencoder_, "fit_transform", X)
         code = np.asarray(code, dtype=np.float32)
-        emb = code if self.manifold_ is None else run("manifold", self.manifold_, "fit_transform", code)
-        self.embedding_ = np.ascontiguousarray(emb, dtype=np.float32)
-        labels = run("clusterer", self.clusterer_, "fit_predict", self.embedding_)
-        self.labels_ = np.asarray(labels).astype(np.int64, copy=False)
+        runs = []
+        for i in range(self.n_init):
+            manifold = self._resolve_stage("manifold", _nth_seed(seeds[1], i), self.device_)
+            clusterer = self._resolve_stage("clusterer", _nth_seed(seeds[2], i), self.device_)
+            emb = code if manifold is None else run("manifold", manifold, "fit_transform", code)
+            emb = np.ascontiguousarray(emb, dtype=np.float32)
+            labels = np.asarray(run("clusterer", clusterer, "fit_predict", emb)).astype(np.int64, copy=False)
+            runs.append((manifold, clusterer, emb, labels))
+        if self.n_init > 1:
+            from .cluster import consensus_choice
+
+            t0 = time.perf_counter()
+            best, scores = consensus_choice([r[3] for r in runs])
+            timings["consensus"] = time.perf_counter() - t0
+            if self.verbose:
+                print(
+                    f"[n2d] consensus: kept run {best} of {self.n_init} (mean ARI to the others: "
+                    + ", ".join(f"{v:.3f}" for v in scores) + ")",
+                    file=sys.stderr, flush=True,
+                )
+        else:
+            best, scores = 0, np.ones(1)
+        self.manifold_, self.clusterer_, self.embedding_, self.labels_ = runs[best]
+        self.best_init_, self.init_scores_ = int(best), np.asarray(scores, dtype=np.float64)
         self.timings_ = timings
         return self
 
