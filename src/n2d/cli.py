@@ -166,6 +166,52 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _add_reproduce(sub):
+    from .reproduce import METHODS
+
+    p = sub.add_parser(
+        "reproduce",
+        help="rebuild the paper's comparison table over several seeds",
+        description="Run the paper's methods (raw-data baselines, AE + GMM, manifold learners, N2D variants) on "
+        "datasets over several seeds; write every run (runs.jsonl/runs.csv), a summary (summary.json) and a Markdown "
+        "table of mean +- std next to the paper's numbers (table.md). A rerun with the same --out resumes.",
+    )
+    p.add_argument("--datasets", default="pendigits", help="'all' or comma-separated names (default: pendigits)")
+    p.add_argument(
+        "--methods", default="all", help="'all' (default) or comma-separated: " + ", ".join(METHODS)
+    )
+    p.add_argument("--seeds", type=int, default=5, help="seeds for AE + GMM and N2D (default: 5)")
+    p.add_argument("--baseline-seeds", type=int, help="seeds for the other methods (default: as --seeds)")
+    p.add_argument("--out", default="n2d-reproduce", help="results folder (default: n2d-reproduce)")
+    p.add_argument("--paper", action="store_true", help="the paper's 1000 autoencoder epochs (default: 50, for a CPU)")
+    p.add_argument("--epochs", type=int, help="override the autoencoder epochs of the setting")
+    p.add_argument("--n-samples", type=int, help="use a fixed random subset of each dataset (quick trials)")
+    p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs n2d[plot])")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import load_runs, reproduce
+
+    reproduce(
+        args.datasets, args.methods, args.seeds, args.baseline_seeds, args.out, paper=args.paper, epochs=args.epochs,
+        n_samples=args.n_samples, plot=args.plot,
+        data_home=args.data_dir, download=not args.no_download, device=args.device, verbose=0 if args.quiet else 1,
+    )
+    out = Path(args.out)
+    print((out / "table.md").read_text(encoding="utf-8"))
+    print(f"wrote {out / 'runs.csv'}, {out / 'summary.json'}, {out / 'table.md'}")
+    failed = [r for r in load_runs(out) if r["status"] == "failed"]
+    if failed:
+        print(f"n2d reproduce: {len(failed)} run(s) failed; see 'reason' in {out / 'runs.csv'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="n2d",
@@ -175,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_cluster(sub)
     _add_predict(sub)
+    _add_reproduce(sub)
     from ._cli_datasets import add_parser as add_datasets
 
     add_datasets(sub)
