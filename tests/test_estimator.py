@@ -250,3 +250,49 @@ def test_n_init_keeps_the_consensus_run(tiny_n2d, blobs):
 def test_n_init_must_be_a_positive_int(tiny_n2d, blobs, bad):
     with pytest.raises((ValueError, TypeError), match="n_init"):
         tiny_n2d(n_init=bad).fit(blobs[0])
+
+
+# --------------------------------------------------------------------------- #
+# device selection: what the stage names stand for
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_named_stages_on_the_cpu_are_umap_learn_and_sklearn(device):
+    from n2d.manifold import UMAP as UMAPStage
+
+    assert type(N2D._named_stage("manifold", "umap", 10, 0, device)) is UMAPStage
+    assert type(N2D._named_stage("clusterer", "gmm", 10, 0, device)) is GaussianMixture
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_named_stages_on_a_gpu_are_the_torch_ones(device):
+    from n2d import TorchGaussianMixture, TorchUMAP
+
+    umap = N2D._named_stage("manifold", "umap", 10, 3, device)
+    gmm = N2D._named_stage("clusterer", "gmm", 10, 3, device)
+    assert isinstance(umap, TorchUMAP) and umap.device == device and umap.random_state == 3
+    assert umap.n_neighbors == 20 and umap.min_dist == 0.0 and umap.n_components is None
+    assert isinstance(gmm, TorchGaussianMixture) and gmm.device == device
+    assert gmm.n_components == 10 and gmm.n_init == 10 and gmm.random_state == 3
+    # Stages other than UMAP and GMM do not change with the device.
+    assert isinstance(N2D._named_stage("clusterer", "kmeans", 10, 0, device), KMeans)
+    assert isinstance(N2D._named_stage("manifold", "isomap", 10, 0, device), Isomap)
+
+
+def test_fit_on_the_cpu_uses_umap_learn_and_sklearn(tiny_n2d, blobs):
+    from n2d.manifold import UMAP as UMAPStage
+
+    model = tiny_n2d(device="auto" if not torch.cuda.is_available() else "cpu").fit(blobs[0])
+    assert model.device_ == "cpu"
+    assert type(model.manifold_) is UMAPStage and type(model.clusterer_) is GaussianMixture
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_on_a_gpu_uses_the_torch_stages(tiny_n2d, blobs):
+    from n2d import TorchGaussianMixture, TorchUMAP
+
+    model = tiny_n2d(device="cuda").fit(blobs[0])
+    assert model.device_.startswith("cuda")
+    assert isinstance(model.manifold_, TorchUMAP) and isinstance(model.clusterer_, TorchGaussianMixture)
+    np.testing.assert_array_equal(model.predict(blobs[0])[:50], model.labels_[:50])

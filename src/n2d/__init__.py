@@ -7,7 +7,8 @@ from ._version import __version__
 from .autoencoder import Autoencoder, fit_autoencoders
 from .datasets import Dataset, load_dataset
 from .estimator import N2D
-from .manifold import UMAP
+from ._gmm_torch import TorchGaussianMixture
+from .manifold import UMAP, TorchUMAP
 from .metrics import ari, cluster_acc, evaluate, nmi
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "Autoencoder",
     "fit_autoencoders",
     "UMAP",
+    "TorchUMAP",
+    "TorchGaussianMixture",
     "Dataset",
     "load_dataset",
     "evaluate",

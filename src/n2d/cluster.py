@@ -8,7 +8,15 @@ k-means, spectral and agglomerative clustering.
 
 from __future__ import annotations
 
-__all__ = ["make_clusterer", "CLUSTERERS", "set_n_clusters", "consensus_choice"]
+__all__ = ["CLUSTERERS", "TorchGaussianMixture", "consensus_choice", "make_clusterer", "set_n_clusters"]
+
+
+def __getattr__(name):
+    if name == "TorchGaussianMixture":  # imported on first use: it pulls in torch
+        from ._gmm_torch import TorchGaussianMixture
+
+        return TorchGaussianMixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 CLUSTERERS = ("gmm", "kmeans", "spectral", "agglomerative")
 

@@ -76,7 +76,12 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         are cached and reused. ``None`` is faster (multi-threaded UMAP) but not
         reproducible.
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
-        Where the torch stages run; ``"auto"`` uses a GPU when one is visible.
+        Where the stages run; ``"auto"`` uses a GPU when one is visible. It
+        also chooses what the stage names stand for: on a GPU ``"umap"`` and
+        ``"gmm"`` are n2d's torch implementations (:class:`n2d.TorchUMAP`,
+        :class:`n2d.TorchGaussianMixture`), on the CPU umap-learn and
+        scikit-learn, the faster choice there. The autoencoder trains on the
+        device either way.
     verbose : int, default=1
         0 is silent; 1 shows progress bars and logs time per stage.
 
@@ -166,7 +171,15 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         return super().set_params(**params)
 
     @staticmethod
-    def _named_stage(stage, name, n_clusters, seed):
+    def _named_stage(stage, name, n_clusters, seed, device=None):
+        """The estimator a stage name stands for, for the given torch device.
+
+        On a GPU the UMAP and GMM stages are n2d's torch implementations
+        (:class:`n2d.manifold.TorchUMAP`, :class:`n2d.cluster.TorchGaussianMixture`);
+        on the CPU (or with no device yet) they are umap-learn and scikit-learn,
+        which are as fast or faster there (``benchmarks/speed.py``).
+        """
+        gpu = device is not None and str(device).startswith("cuda")
         if stage == "autoencoder":
             if name not in _AUTOENCODERS:
                 raise ValueError(
@@ -180,6 +193,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"The 'manifold' parameter of N2D must be one of {MANIFOLDS}, an estimator with "
                     f"fit_transform, or None. Got {name!r} instead."
                 )
+            if name == "umap" and gpu:
+                from ._umap_torch import TorchUMAP
+
+                return TorchUMAP(n_neighbors=20, min_dist=0.0, random_state=seed, device=str(device))
             k = n_clusters if isinstance(n_clusters, (int, np.integer)) else None
             return make_manifold(name, n_components=None if name == "umap" else k, random_state=seed)
         if name not in CLUSTERERS:
@@ -187,6 +204,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"The 'clusterer' parameter of N2D must be one of {CLUSTERERS} or an object with "
                 f"fit_predict. Got {name!r} instead."
             )
+        if name == "gmm" and gpu:
+            from ._gmm_torch import TorchGaussianMixture
+            from .cluster import GMM_N_INIT
+
+            return TorchGaussianMixture(n_clusters, n_init=GMM_N_INIT, random_state=seed, device=str(device))
         return make_clusterer(name, n_clusters, random_state=seed)
 
     def _check_params(self):
@@ -216,7 +238,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         value = getattr(self, stage)
         if value is None:
             return None
-        est = self._named_stage(stage, value, self.n_clusters, seed) if isinstance(value, str) else clone(value)
+        est = self._named_stage(stage, value, self.n_clusters, seed, device) if isinstance(value, str) else clone(value)
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         updates = {}
         if stage == "clusterer":

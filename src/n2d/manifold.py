@@ -24,7 +24,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._umap_torch import _weighted_mean_init
+from ._umap_torch import TorchUMAP, _weighted_mean_init
 from ._utils import (
     check_float,
     check_int,
@@ -37,7 +37,7 @@ from .exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UMAP", "make_manifold", "MANIFOLDS"]
+__all__ = ["MANIFOLDS", "UMAP", "TorchUMAP", "make_manifold"]
 
 _METRICS = {"euclidean", "manhattan", "cosine"}
 _INT32_MIN, _INT32_MAX = np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1
