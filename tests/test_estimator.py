@@ -235,15 +235,24 @@ def test_consensus_choice_errors(labelings, match):
 
 def test_n_init_keeps_the_consensus_run(tiny_n2d, blobs):
     x, _ = blobs
-    one = tiny_n2d(manifold=None).fit(x)
-    many = tiny_n2d(manifold=None, n_init=3).fit(x)
+    many = tiny_n2d(manifold=None, n_init=3, random_state=4).fit(x)
     assert many.init_scores_.shape == (3,) and 0 <= many.best_init_ < 3
     assert many.best_init_ == int(np.argmax(many.init_scores_))
     assert set(many.timings_) == {"autoencoder", "clusterer", "consensus"}
     np.testing.assert_array_equal(many.predict(x), many.labels_)
-    # The first run uses the stages' own seeds, so n_init=1 is the plain model.
+    # Run i is the model N2D(random_state=4 + i) fits, autoencoder included.
+    alone = tiny_n2d(manifold=None, random_state=4 + many.best_init_).fit(x)
+    np.testing.assert_array_equal(alone.labels_, many.labels_)
+    np.testing.assert_allclose(alone.embedding_, many.embedding_, rtol=1e-4, atol=1e-5)
+    one = tiny_n2d(manifold=None, random_state=4).fit(x)
     np.testing.assert_array_equal(one.init_scores_, [1.0])
     assert one.best_init_ == 0 and "consensus" not in one.timings_
+
+
+def test_n_init_with_a_manifold_and_an_unseeded_model(tiny_n2d, blobs):
+    model = tiny_n2d(n_init=2, random_state=None).fit(blobs[0])
+    assert model.init_scores_.shape == (2,) and model.labels_.shape == (300,)
+    assert model.predict(blobs[0][:20]).shape == (20,)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "3"])

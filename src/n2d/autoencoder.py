@@ -604,12 +604,21 @@ def fit_autoencoders(X, random_states, **params) -> list[Autoencoder]:
     if params.get("early_stopping"):
         raise ValueError("early_stopping is not supported when several autoencoders train at once.")
     estimators = [Autoencoder(random_state=seed, **params) for seed in random_states]
+    fit_together(estimators, X)
+    return estimators
+
+
+def fit_together(estimators: list[Autoencoder], X) -> None:
+    """Fit autoencoders that differ only in ``random_state`` on the same ``X``, as one batched model.
+
+    Each ends up as if fitted alone (within float rounding); see
+    :func:`fit_autoencoders`.
+    """
     X = validate_data(estimators[0], X, dtype=[np.float32, np.float64], ensure_min_samples=2)
     for est in estimators:
         est._check_params()
         est.n_features_in_ = estimators[0].n_features_in_
     _fit_together(estimators, np.ascontiguousarray(X, dtype=np.float32))
-    return estimators
 
 
 # --------------------------------------------------------------------------- #

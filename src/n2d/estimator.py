@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._utils import check_dims, check_float, check_int, check_random_state_param, resolve_device
-from .autoencoder import Autoencoder
+from .autoencoder import Autoencoder, fit_together
 from .cluster import CLUSTERERS, make_clusterer, set_n_clusters
 from .manifold import MANIFOLDS, make_manifold
 
@@ -24,11 +24,16 @@ _AUTOENCODERS = ("mlp",)
 _OWN_STAGES = (Autoencoder,)  # stages that take N2D's device and verbose
 
 
-def _nth_seed(seed, i: int):
-    """The seed of the i-th manifold/clusterer run: the stage's own seed for the first."""
-    if seed is None or i == 0:
-        return seed
-    return int(np.random.RandomState(seed).randint(0, 2**31 - 1, size=i)[-1])
+def stage_seeds(random_state) -> tuple:
+    """The seeds N2D gives its autoencoder, manifold and clusterer for ``random_state``.
+
+    ``None`` leaves every stage unseeded; an int or a ``RandomState`` draws
+    three seeds from it (a ``RandomState`` advances).
+    """
+    if random_state is None:
+        return (None, None, None)
+    rs = random_state if isinstance(random_state, np.random.RandomState) else np.random.RandomState(random_state)
+    return tuple(int(s) for s in rs.randint(0, 2**31 - 1, size=3))
 
 
 class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -61,11 +66,15 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         cluster count (``n_clusters`` or ``n_components``) is set to
         ``n_clusters``. ``predict`` needs a clusterer with ``predict``.
     n_init : int, default=1
-        Number of manifold + clusterer runs on the autoencoded embedding, each
-        with its own seed. With more than one, N2D keeps the run that agrees
-        best with the others (highest mean adjusted Rand index to the rest; see
+        Number of whole N2D runs (autoencoder, manifold, clusterer). With more
+        than one, N2D keeps the run that agrees best with the others (highest
+        mean adjusted Rand index to the rest; see
         :func:`n2d.cluster.consensus_choice`): a label-free guard against an
-        occasional bad layout, at ``n_init`` times the cost of those stages.
+        occasional bad run. With an int ``random_state``, run ``i`` is exactly
+        the model ``N2D(random_state=random_state + i)`` fits, so cached
+        autoencoders are shared with single runs. The autoencoders train
+        together as one batched model (:func:`n2d.fit_autoencoders`), which
+        on a GPU costs far less than ``n_init`` separate trainings.
     hidden_dims, epochs, batch_size, lr : default=None
         Shortcuts for the autoencoder's parameters. ``None`` keeps the
         autoencoder's own value (the paper's: ``(500, 500, 2000)``, 1000, 256,
@@ -101,7 +110,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         Seconds spent in each stage during ``fit`` (summed over ``n_init`` runs).
     init_scores_ : ndarray of shape (n_init,)
         Each run's mean agreement (ARI) with the other runs; the kept run,
-        ``best_init_``, has the highest. All ones when ``n_init=1``.
+        ``best_init_``, has the highest. ``[1.0]`` when ``n_init=1``.
     best_init_ : int
 
     See Also
@@ -285,36 +294,41 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float32)
         device = resolve_device(self.device)
         self.device_ = str(device)
-        seeds = self._stage_seeds()
+        run_seeds = self._run_seeds()
         timings = {}
 
         def run(stage, est, method, data):
             if self.verbose:
-                print(f"[n2d] {stage}: {type(est).__name__} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
+                what = f"{len(est)} x {type(est[0]).__name__}, trained together" if isinstance(est, list) else type(est).__name__
+                print(f"[n2d] {stage}: {what} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            out = getattr(est, method)(data)
+            out = fit_together(est, data) if isinstance(est, list) else getattr(est, method)(data)
             took = time.perf_counter() - t0
             timings[stage] = timings.get(stage, 0.0) + took
             if self.verbose:
                 print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
             return out
 
-        self.autoencoder_ = self._resolve_stage("autoencoder", seeds[0], self.device_)
-        code = X if self.autoencoder_ is None else run("autoencoder", self.autoencoder_, "fit_transform", X)
-        code = np.asarray(code, dtype=np.float32)
+        encoders = [self._resolve_stage("autoencoder", seeds[0], self.device_) for seeds in run_seeds]
+        if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
+            run("autoencoder", encoders, "fit", X)
+            codes = [e.transform(X) for e in encoders]
+        else:
+            codes = [X if e is None else run("autoencoder", e, "fit_transform", X) for e in encoders]
         runs = []
-        for i in range(self.n_init):
-            manifold = self._resolve_stage("manifold", _nth_seed(seeds[1], i), self.device_)
-            clusterer = self._resolve_stage("clusterer", _nth_seed(seeds[2], i), self.device_)
+        for encoder, code, seeds in zip(encoders, codes, run_seeds):
+            code = np.asarray(code, dtype=np.float32)
+            manifold = self._resolve_stage("manifold", seeds[1], self.device_)
+            clusterer = self._resolve_stage("clusterer", seeds[2], self.device_)
             emb = code if manifold is None else run("manifold", manifold, "fit_transform", code)
             emb = np.ascontiguousarray(emb, dtype=np.float32)
             labels = np.asarray(run("clusterer", clusterer, "fit_predict", emb)).astype(np.int64, copy=False)
-            runs.append((manifold, clusterer, emb, labels))
+            runs.append((encoder, manifold, clusterer, emb, labels))
         if self.n_init > 1:
             from .cluster import consensus_choice
 
             t0 = time.perf_counter()
-            best, scores = consensus_choice([r[3] for r in runs])
+            best, scores = consensus_choice([r[4] for r in runs])
             timings["consensus"] = time.perf_counter() - t0
             if self.verbose:
                 print(
@@ -324,16 +338,19 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 )
         else:
             best, scores = 0, np.ones(1)
-        self.manifold_, self.clusterer_, self.embedding_, self.labels_ = runs[best]
+        self.autoencoder_, self.manifold_, self.clusterer_, self.embedding_, self.labels_ = runs[best]
         self.best_init_, self.init_scores_ = int(best), np.asarray(scores, dtype=np.float64)
         self.timings_ = timings
         return self
 
-    def _stage_seeds(self):
-        if self.random_state is None:
-            return (None, None, None)
-        rs = np.random.RandomState(self.random_state) if not isinstance(self.random_state, np.random.RandomState) else self.random_state
-        return tuple(int(s) for s in rs.randint(0, 2**31 - 1, size=3))
+    def _run_seeds(self) -> list[tuple]:
+        """Stage seeds of each of the ``n_init`` runs; run i of an int seed s is that of seed s + i."""
+        rs = self.random_state
+        if isinstance(rs, (int, np.integer)):
+            return [stage_seeds(int(rs) + i) for i in range(self.n_init)]
+        if isinstance(rs, np.random.RandomState):
+            return [stage_seeds(rs) for _ in range(self.n_init)]
+        return [stage_seeds(None)] * self.n_init
 
     def fit_predict(self, X, y=None):
         """Fit and return the cluster of each training sample (``labels_``).

@@ -105,7 +105,7 @@ METHODS: dict[str, Method] = {
         Method("n2d-isomap", "N2D with Isomap", True, "isomap", "gmm", max_samples=LARGE),
         Method("n2d-tsne", "N2D with t-SNE", True, "tsne", "gmm"),
         Method("n2d", "N2D (UMAP)", True, "umap", "gmm", main=True),
-        Method("n2d-robust", "N2D, robust recipe", True, "umap", "gmm", main=True, robust=True),
+        Method("n2d-robust", "N2D, consensus of 3 runs", True, "umap", "gmm", main=True, robust=True),
     )
 }
 """The methods, in table order; keys are the names ``--methods`` takes."""
@@ -117,7 +117,7 @@ _COMMON = {
     "n_neighbors": 20,
     "min_dist": 0.0,
     "gmm": "full covariance, 10 restarts, best by likelihood",
-    "robust_runs": 5,
+    "robust_runs": 3,
 }
 SETTINGS: dict[str, dict] = {
     "cpu": {"epochs": 50, **_COMMON},
@@ -365,7 +365,7 @@ def _write_outputs(out: Path, log: _Log, datasets, methods, setting, settings) -
 def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: str, verbose: int) -> list[Path]:
     """One PNG per method: its clusters (first seed) and the true classes, on a 2-D UMAP of the code."""
     from .autoencoder import fit_autoencoders
-    from .estimator import N2D
+    from .estimator import stage_seeds
     from .manifold import UMAP
     from .plotting import _pyplot, plot_clusters
 
@@ -377,7 +377,7 @@ def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: 
     if coords.exists():
         xy = np.load(coords)
     else:
-        seed = N2D(dataset.n_clusters, random_state=first_seed)._stage_seeds()[0]
+        seed = stage_seeds(first_seed)[0]
         (ae,) = fit_autoencoders(
             dataset.x, [seed], n_components=dataset.n_clusters, hidden_dims=tuple(settings["hidden_dims"]),
             epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"], device=device, verbose=verbose,
@@ -405,9 +405,9 @@ def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: 
 def _pretrain(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> dict[int, float]:
     """Train (or load) every seed's autoencoder at once; the per-seed training time by seed."""
     from .autoencoder import fit_autoencoders
-    from .estimator import N2D
+    from .estimator import stage_seeds
 
-    ae_seeds = [N2D(dataset.n_clusters, random_state=s)._stage_seeds()[0] for s in seeds]
+    ae_seeds = [stage_seeds(s)[0] for s in seeds]
     if verbose:
         print(f"[n2d] {dataset.name}: autoencoders for seeds {seeds}, trained together ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
@@ -514,7 +514,14 @@ def reproduce(
             continue
         dataset = _subset(load_dataset(name, data_home=data_home, download=download), settings.get("n_samples"))
         n, d = dataset.x.shape
-        ae_seeds = sorted({s for _, m, s in mine if METHODS[m].autoencoder and not _too_large(METHODS[m], n)})
+        ae_seeds = sorted(
+            {
+                s + i
+                for _, m, s in mine
+                if METHODS[m].autoencoder and not _too_large(METHODS[m], n)
+                for i in range(settings["robust_runs"] if METHODS[m].robust else 1)
+            }
+        )
         ae_time = _pretrain(dataset, ae_seeds, settings, device_used, verbose) if ae_seeds else {}
         for _, method, seed in mine:
             spec = METHODS[method]
@@ -522,7 +529,7 @@ def reproduce(
                 "dataset": name, "method": method, "seed": seed, "setting": setting, "settings": settings,
                 "n_samples": n, "n_features": d, "n_clusters": dataset.n_clusters, "device": device_used,
                 "versions": versions, "acc": None, "nmi": None, "ari": None, "seconds": None,
-                "ae_seconds": ae_time.get(seed) if spec.autoencoder else None, "reason": "",
+                "ae_seconds": _ae_seconds(spec, seed, ae_time, settings), "reason": "",
             }
             if _too_large(spec, n):
                 rec.update(status="skipped", reason=f"{spec.label} is not run above {spec.max_samples:,} samples")
@@ -535,7 +542,7 @@ def reproduce(
                     rec["seconds"] = time.perf_counter() - t0
                     rec.update(evaluate(dataset.y, labels), status="ok", timings=model.timings_)
                     if spec.robust:
-                        rec["robust"] = model.init_scores_
+                        rec["consensus"] = {"kept_run": model.best_init_, "mean_ari_to_others": model.init_scores_.tolist()}
                     _save_npy(out / "labels" / name / f"{method}-seed{seed}.npy", labels.astype(np.int64))
                 except (KeyboardInterrupt, MemoryError):
                     raise
@@ -573,6 +580,14 @@ def _subset(dataset, n_samples):
 
     idx = np.sort(np.random.RandomState(0).permutation(len(dataset.x))[:n_samples])
     return dataclasses.replace(dataset, x=np.ascontiguousarray(dataset.x[idx]), y=dataset.y[idx])
+
+
+def _ae_seconds(spec: Method, seed: int, ae_time: dict, settings: dict):
+    """Training time of the autoencoders a run used, if they were trained in this call."""
+    if not spec.autoencoder:
+        return None
+    used = [ae_time.get(seed + i) for i in range(settings["robust_runs"] if spec.robust else 1)]
+    return None if None in used else sum(used)
 
 
 def _too_large(spec: Method, n: int) -> bool:
