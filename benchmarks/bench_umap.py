@@ -51,8 +51,12 @@ def load_codes(name: str, data_home, epochs: int, subset, device: str, threads):
         x, y = x[idx], y[idx]
     if threads:
         torch.set_num_threads(threads)
+    from n2d.estimator import stage_seeds
+
     t0 = time.perf_counter()
-    ae = Autoencoder(n_components=ds.n_clusters, epochs=epochs, random_state=0, device=device, verbose=0, cache=False)
+    # The autoencoder N2D(random_state=0) trains, from the weight cache when present (e.g. after
+    # `n2d reproduce`), so the comparison runs on exactly the codes of the N2D pipeline.
+    ae = Autoencoder(n_components=ds.n_clusters, epochs=epochs, random_state=stage_seeds(0)[0], device=device, verbose=0)
     codes = ae.fit_transform(x)
     return codes, y, ds.n_clusters, time.perf_counter() - t0
 
@@ -75,13 +79,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="pendigits,mnist-test", help="comma list of n2d dataset names")
     ap.add_argument("--data-home", default=str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
-    ap.add_argument("--epochs", type=int, default=10, help="autoencoder epochs (default 10)")
+    ap.add_argument("--epochs", type=int, default=50, help="autoencoder epochs (default 50, reproduce's CPU setting)")
     ap.add_argument("--seeds", default="0,1,2", help="comma list of UMAP seeds (at least 3 recommended)")
     ap.add_argument("--methods", default="umap-learn,torch", help="comma list of: umap-learn, torch")
     ap.add_argument("--device", default="cpu", help="TorchUMAP (and autoencoder) device: cpu, cuda, auto")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (re-applied before each torch fit)")
     ap.add_argument("--subset", type=int, default=None, help="use this many points of each dataset")
-    ap.add_argument("--gmm-n-init", type=int, default=3)
+    ap.add_argument("--gmm-n-init", type=int, default=10, help="GMM restarts (default 10, as N2D)")
     ap.add_argument("--trust-sample", type=int, default=5000, help="points used for trustworthiness (0: all)")
     ap.add_argument("--json", default=None, help="also write all rows as JSON to this file")
     args = ap.parse_args()
