@@ -173,6 +173,33 @@ def test_autoencoder_trains_on_gpu(tmp_path, pendigits_small):
     assert ae.device_.startswith("cuda") and ae.transform(pendigits_small[0]).shape == (1500, 4)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
+@pytest.mark.parametrize("stacked", [False, True])
+def test_cuda_graph_step_matches_the_eager_step(pendigits_small, stacked):
+    from n2d.autoencoder import StackedMLPAutoencoder, train_autoencoder
+
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()  # 4 full batches and a partial one
+    results = []
+    for graph in (False, True):
+        mods = []
+        for seed in (1, 2):
+            m = MLPAutoencoder(16, (64, 64), 4)
+            m.reset_parameters(torch.Generator().manual_seed(seed))
+            mods.append(m)
+        module = (StackedMLPAutoencoder.from_modules(mods) if stacked else mods[0]).cuda()
+        gens = [torch.Generator(device="cuda").manual_seed(s) for s in (5, 6)]
+        hist = train_autoencoder(
+            module, x, epochs=6, batch_size=256, lr=1e-3, generator=gens if stacked else gens[0],
+            progress=False, cuda_graph=graph,
+        )
+        results.append((np.asarray(hist), [p.detach().cpu() for p in module.parameters()]))
+    (h_eager, p_eager), (h_graph, p_graph) = results
+    np.testing.assert_allclose(h_graph, h_eager, rtol=1e-4)
+    for a, b in zip(p_graph, p_eager):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------
 # several seeds at once
 # ---------------------------------------------------------------------------

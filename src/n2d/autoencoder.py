@@ -196,6 +196,7 @@ def train_autoencoder(
     patience: int = 20,
     tol: float = 1e-4,
     progress: bool = True,
+    cuda_graph: bool | None = None,
 ):
     """Train ``module`` to reconstruct ``x`` (MSE, Adam) and return the loss per epoch.
 
@@ -211,6 +212,12 @@ def train_autoencoder(
 
     With ``early_stopping`` (single model only), training stops when the epoch
     loss has not improved by a relative ``tol`` for ``patience`` epochs in a row.
+
+    On CUDA, Adam is the fused implementation, and the whole step (gather,
+    forward, backward, Adam) of every full batch is replayed from one captured
+    CUDA graph: this MLP's step is bound by kernel launches, not arithmetic.
+    ``cuda_graph=None`` does so on CUDA only; ``False`` keeps the eager step
+    (same arithmetic). If capture fails the loop warns and stays eager.
     """
     stacked = isinstance(module, StackedMLPAutoencoder)
     if stacked and early_stopping:
@@ -218,8 +225,11 @@ def train_autoencoder(
     generators = list(generator) if stacked else [generator]
     device = x.device
     n = x.shape[0]
-    fused = device.type == "cuda"
-    opt = torch.optim.Adam(module.parameters(), lr=lr, fused=fused) if fused else torch.optim.Adam(module.parameters(), lr=lr)
+    on_gpu = device.type == "cuda"
+    use_graph = on_gpu if cuda_graph is None else bool(cuda_graph) and on_gpu
+    params = list(module.parameters())
+    opt = torch.optim.Adam(params, lr=lr, fused=True, capturable=use_graph) if on_gpu else torch.optim.Adam(params, lr=lr)
+    step = _Step(module, opt, x, batch_size, stacked, use_graph)
     history: list = []
     best, stale = math.inf, 0
     module.train()
@@ -228,15 +238,10 @@ def train_autoencoder(
         perm = torch.stack([torch.randperm(n, device=device, generator=g) for g in generators])
         if not stacked:
             perm = perm[0]
-        total = torch.zeros(perm.shape[:-1], device=device)
+        step.total.zero_()
         for start in range(0, n, batch_size):
-            batch = x[perm[..., start : start + batch_size]]
-            per_model = (module(batch) - batch).square().mean(dim=(-2, -1))
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()
-            opt.step()
-            total += per_model.detach() * batch.shape[-2]
-        epoch_loss = (total / n).tolist()
+            step(perm[..., start : start + batch_size])
+        epoch_loss = (step.total / n).tolist()
         worst = max(epoch_loss) if stacked else epoch_loss
         if not math.isfinite(worst):
             raise FloatingPointError(
@@ -258,6 +263,63 @@ def train_autoencoder(
     if stacked:
         return [[h[s] for h in history] for s in range(module.n_models)]
     return history
+
+
+class _Step:
+    """One optimisation step on the rows ``idx`` of ``x``; adds the batch loss to ``total``.
+
+    Eager by default. With ``graph``, the first full batches run eagerly on a
+    side stream (CUDA graph capture needs warmed-up kernels and optimizer
+    state), then the step is captured once with a static index buffer and every
+    later full batch is a buffer copy plus one graph replay. Partial batches
+    always run eagerly. Warm-up steps are real steps, so the sequence of updates
+    is the same as the eager loop's.
+    """
+
+    WARMUP = 3
+
+    def __init__(self, module, opt, x, batch_size, stacked, graph):
+        self.module, self.opt, self.x, self.batch_size = module, opt, x, batch_size
+        self.total = torch.zeros(module.n_models if stacked else (), device=x.device)
+        self.graph = None
+        self.warm = self.WARMUP if graph else -1
+        self.stream = torch.cuda.Stream(device=x.device) if graph else None
+
+    def _eager(self, idx):
+        batch = self.x[idx]
+        per_model = (self.module(batch) - batch).square().mean(dim=(-2, -1))
+        self.opt.zero_grad(set_to_none=True)
+        per_model.sum().backward()
+        self.opt.step()
+        self.total += per_model.detach() * idx.shape[-1]
+
+    def __call__(self, idx):
+        if self.graph is not None and idx.shape[-1] == self.batch_size:
+            self.static_idx.copy_(idx)
+            self.graph.replay()
+        elif self.warm > 0 and idx.shape[-1] == self.batch_size:
+            self.stream.wait_stream(torch.cuda.current_stream(self.x.device))
+            with torch.cuda.stream(self.stream):
+                self._eager(idx)
+            torch.cuda.current_stream(self.x.device).wait_stream(self.stream)
+            self.warm -= 1
+            if self.warm == 0:
+                self._capture(idx)
+        else:
+            self._eager(idx)
+
+    def _capture(self, idx):
+        try:
+            self.static_idx = idx.clone()
+            graph = torch.cuda.CUDAGraph()
+            self.opt.zero_grad(set_to_none=True)
+            with torch.cuda.graph(graph):
+                self._eager(self.static_idx)
+            # Capture records the step without running it; the replays do the work.
+            self.graph = graph
+        except Exception as exc:  # an unusual setup must not stop training: stay eager
+            warnings.warn(f"CUDA graph capture failed ({exc}); training continues without it.", RuntimeWarning, stacklevel=4)
+            self.graph = None
 
 
 # --------------------------------------------------------------------------- #
