@@ -39,7 +39,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._utils import (
+    check_float,
     check_int,
+    check_options,
+    check_random_state_param,
     resolve_device,
     runtime_device,
     seed_from,
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "TorchUMAP",
+    "UMAPBase",
     "find_ab_params",
     "knn",
     "make_epochs_per_sample",
@@ -60,7 +64,6 @@ __all__ = [
     "spectral_init",
 ]
 
-_METRICS = {"euclidean"}
 
 KNN_BLOCK_FLOATS = 2**26
 """Largest block of the distance matrix built at once by :func:`knn`, in elements
@@ -795,7 +798,98 @@ def _weighted_mean_init(weights: torch.Tensor, indices: torch.Tensor, embedding:
 # --------------------------------------------------------------------------- #
 
 
-class TorchUMAP(TransformerMixin, BaseEstimator):
+class UMAPBase(TransformerMixin, BaseEstimator):
+    """What the UMAP stages share: their parameters, validation, and persistence hooks.
+
+    :class:`n2d.manifold.UMAP` (umap-learn) and :class:`TorchUMAP` (torch) take
+    the same parameters with the same meaning; subclasses set ``_METRICS`` (the
+    metrics they implement) and ``_TRANSIENT`` (attributes rebuilt on demand,
+    never saved or pickled), and implement ``fit`` and ``transform``.
+    """
+
+    _METRICS: frozenset = frozenset({"euclidean"})
+    _TRANSIENT: tuple = ()
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        n_neighbors=20,
+        min_dist=0.0,
+        metric="euclidean",
+        n_epochs=None,
+        learning_rate=1.0,
+        negative_sample_rate=5,
+        repulsion_strength=1.0,
+        local_connectivity=1.0,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.n_epochs = n_epochs
+        self.learning_rate = learning_rate
+        self.negative_sample_rate = negative_sample_rate
+        self.repulsion_strength = repulsion_strength
+        self.local_connectivity = local_connectivity
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_umap_params(self) -> None:
+        check_int(self, "n_components", self.n_components, 1, allow_none=True)
+        check_int(self, "n_neighbors", self.n_neighbors, 2)
+        check_float(self, "min_dist", self.min_dist, 0)
+        check_options(self, "metric", self.metric, self._METRICS)
+        check_int(self, "n_epochs", self.n_epochs, 1, allow_none=True)
+        check_float(self, "learning_rate", self.learning_rate, 0, low_open=True)
+        check_int(self, "negative_sample_rate", self.negative_sample_rate, 0)
+        check_float(self, "repulsion_strength", self.repulsion_strength, 0)
+        check_float(self, "local_connectivity", self.local_connectivity, 0)
+        check_random_state_param(self, self.random_state)
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the training embedding.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components), float32
+            ``embedding_``.
+        """
+        return self.fit(X).embedding_
+
+    # -- persistence hooks (n2d.persistence) and pickling ---------------------- #
+
+    def _n2d_get_state(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def _n2d_set_state(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        for name in self._TRANSIENT:
+            setattr(self, name, None)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in self._TRANSIENT:
+            state.pop(name, None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class TorchUMAP(UMAPBase):
     """UMAP manifold stage in torch: the same code on the CPU and a GPU.
 
     A drop-in for :class:`n2d.manifold.UMAP` (same parameters, methods and
@@ -929,23 +1023,25 @@ class TorchUMAP(TransformerMixin, BaseEstimator):
         verbose=0,
         device="auto",
     ):
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.metric = metric
-        self.n_epochs = n_epochs
-        self.learning_rate = learning_rate
-        self.negative_sample_rate = negative_sample_rate
-        self.repulsion_strength = repulsion_strength
-        self.local_connectivity = local_connectivity
-        self.random_state = random_state
-        self.verbose = verbose
+        super().__init__(
+            n_components,
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            metric=metric,
+            n_epochs=n_epochs,
+            learning_rate=learning_rate,
+            negative_sample_rate=negative_sample_rate,
+            repulsion_strength=repulsion_strength,
+            local_connectivity=local_connectivity,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.device = device
 
-    def _check_params(self) -> torch.device:
-        from .manifold import check_umap_params
+    _TRANSIENT = ("_cache",)
 
-        check_umap_params(self, _METRICS)
+    def _check_params(self) -> torch.device:
+        self._check_umap_params()
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_int(self, "verbose", self.verbose, 0)
         return resolve_device(self.device)
@@ -1053,23 +1149,6 @@ class TorchUMAP(TransformerMixin, BaseEstimator):
         self._cache = None
         return self
 
-    def fit_transform(self, X, y=None):
-        """Fit and return the training embedding.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        embedding : ndarray of shape (n_samples, n_components), float32
-            ``embedding_``.
-        """
-        return self.fit(X).embedding_
-
     def _runtime_device(self) -> torch.device:
         dev = runtime_device(self.device_, "UMAP")
         self.device_ = str(dev)
@@ -1151,27 +1230,10 @@ class TorchUMAP(TransformerMixin, BaseEstimator):
                 )
         return embedding.cpu().numpy().astype(np.float32, copy=False)
 
-    # -- persistence hooks (n2d.persistence) ----------------------------------- #
-
-    def _n2d_get_state(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-
     def _n2d_set_state(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, v)
-        self._cache = None
+        super()._n2d_set_state(state)
         if isinstance(getattr(self, "device_", None), str):
             self._runtime_device()  # a GPU-fitted UMAP loads on the CPU with a DeviceWarning
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_cache", None)
-        return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
 
 def _lap(t0: float, device: torch.device) -> float:

@@ -19,17 +19,12 @@ import warnings
 import numpy as np
 import torch
 from scipy.sparse import coo_matrix
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._umap_torch import TorchUMAP, _weighted_mean_init
+from ._umap_torch import TorchUMAP, UMAPBase, _weighted_mean_init
 from ._utils import (
-    check_float,
-    check_int,
-    check_options,
-    check_random_state_param,
     keep_torch_threads,
     seed_from,
 )
@@ -39,25 +34,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["MANIFOLDS", "UMAP", "TorchUMAP", "make_manifold"]
 
-_METRICS = {"euclidean", "manhattan", "cosine"}
 _INT32_MIN, _INT32_MAX = np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1
 
 
-def check_umap_params(est, metrics) -> None:
-    """Validate the parameters shared by the UMAP stages (umap-learn and torch)."""
-    check_int(est, "n_components", est.n_components, 1, allow_none=True)
-    check_int(est, "n_neighbors", est.n_neighbors, 2)
-    check_float(est, "min_dist", est.min_dist, 0)
-    check_options(est, "metric", est.metric, metrics)
-    check_int(est, "n_epochs", est.n_epochs, 1, allow_none=True)
-    check_float(est, "learning_rate", est.learning_rate, 0, low_open=True)
-    check_int(est, "negative_sample_rate", est.negative_sample_rate, 0)
-    check_float(est, "repulsion_strength", est.repulsion_strength, 0)
-    check_float(est, "local_connectivity", est.local_connectivity, 0)
-    check_random_state_param(est, est.random_state)
-
-
-class UMAP(TransformerMixin, BaseEstimator):
+class UMAP(UMAPBase):
     """UMAP manifold stage (umap-learn for fitting, array-based out-of-sample placement).
 
     Parameters
@@ -100,35 +80,11 @@ class UMAP(TransformerMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(
-        self,
-        n_components=None,
-        *,
-        n_neighbors=20,
-        min_dist=0.0,
-        metric="euclidean",
-        n_epochs=None,
-        learning_rate=1.0,
-        negative_sample_rate=5,
-        repulsion_strength=1.0,
-        local_connectivity=1.0,
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.metric = metric
-        self.n_epochs = n_epochs
-        self.learning_rate = learning_rate
-        self.negative_sample_rate = negative_sample_rate
-        self.repulsion_strength = repulsion_strength
-        self.local_connectivity = local_connectivity
-        self.random_state = random_state
-        self.verbose = verbose
+    _METRICS = frozenset({"euclidean", "manhattan", "cosine"})
+    _TRANSIENT = ("_nn_index",)
 
     def _check_params(self):
-        check_umap_params(self, _METRICS)
+        self._check_umap_params()
 
     def fit(self, X, y=None):
         """Fit the UMAP embedding of ``X``.
@@ -188,10 +144,6 @@ class UMAP(TransformerMixin, BaseEstimator):
         self.transform_seed_ = int(check_random_state(seed).randint(0, 2**31 - 1))
         self._nn_index = None
         return self
-
-    def fit_transform(self, X, y=None):
-        """Fit and return the training embedding (``embedding_``)."""
-        return self.fit(X).embedding_
 
     def _neighbors(self) -> NearestNeighbors:
         # Built on first use and not saved: it is cheap to rebuild from fit_data_.
@@ -269,24 +221,6 @@ class UMAP(TransformerMixin, BaseEstimator):
                 verbose=False,
             )
         return np.ascontiguousarray(embedding, dtype=np.float32)
-
-    def _n2d_get_state(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k.endswith("_")}
-
-    def _n2d_set_state(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, v)
-        self._nn_index = None
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_nn_index", None)
-        return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
 
 # --------------------------------------------------------------------------- #
