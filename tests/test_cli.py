@@ -139,6 +139,7 @@ def test_cli_rejects_bad_n_clusters_and_nan(capsys, tmp_path, blobs):
     bad[3, 2] = np.nan
     np.save(tmp_path / "nan.npy", bad)
     assert "NaN" in _error(capsys, ["cluster", str(tmp_path / "nan.npy"), "--n-clusters", "3", *SMALL])
+    assert "n_init" in _error(capsys, ["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--n-init", "0", *SMALL])
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU error")

@@ -31,6 +31,10 @@ def _add_cluster(sub):
     p.add_argument("--manifold", default="umap", help="umap (default), tsne, isomap, lle or none")
     p.add_argument("--clusterer", default="gmm", help="gmm (default), kmeans, spectral or agglomerative")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0); reproducible on CPU")
+    p.add_argument(
+        "--n-init", type=int, default=1,
+        help="whole N2D runs (seeds seed..seed+n-1); keep the one that agrees most with the others (default: 1)",
+    )
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
@@ -108,6 +112,7 @@ def cmd_cluster(args) -> int:
         autoencoder=Autoencoder(cache=not args.no_cache),
         manifold=manifold,
         clusterer=args.clusterer.lower(),
+        n_init=args.n_init,
         hidden_dims=hidden,
         epochs=args.epochs,
         batch_size=args.batch_size,
