@@ -57,7 +57,7 @@ def test_reproduce_cli_writes_every_file(study, capsys):
     assert n2d_row["paper_acc"] == 0.885 and n2d_row["paper_nmi"] == 0.863
 
     table = (out / "table.md").read_text()
-    assert "| N2D (UMAP) |" in table and "| GMM (raw data) |" in table
+    assert "| N2D (UMAP) |" in table and "| GMM (raw data, 1 start) |" in table
     assert f"{recs[1]['acc']:.3f} (n=1) [0.885]" in table
 
     labels = np.load(out / "labels" / "pendigits" / "n2d-seed0.npy")
