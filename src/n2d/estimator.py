@@ -297,12 +297,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         run_seeds = self._run_seeds()
         timings = {}
 
-        def run(stage, est, method, data):
+        def run(stage, name, fn, data):
             if self.verbose:
-                what = f"{len(est)} x {type(est[0]).__name__}, trained together" if isinstance(est, list) else type(est).__name__
-                print(f"[n2d] {stage}: {what} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
+                print(f"[n2d] {stage}: {name} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            out = fit_together(est, data) if isinstance(est, list) else getattr(est, method)(data)
+            out = fn(data)
             took = time.perf_counter() - t0
             timings[stage] = timings.get(stage, 0.0) + took
             if self.verbose:
@@ -311,19 +310,19 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
         encoders = [self._resolve_stage("autoencoder", seeds[0], self.device_) for seeds in run_seeds]
         if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
-            run("autoencoder", encoders, "fit", X)
+            run("autoencoder", f"{len(encoders)} Autoencoders, trained together", lambda d: fit_together(encoders, d), X)
             codes = [e.transform(X) for e in encoders]
         else:
-            codes = [X if e is None else run("autoencoder", e, "fit_transform", X) for e in encoders]
+            codes = [X if e is None else run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
         runs = []
         for encoder, code, seeds in zip(encoders, codes, run_seeds):
             code = np.asarray(code, dtype=np.float32)
             manifold = self._resolve_stage("manifold", seeds[1], self.device_)
             clusterer = self._resolve_stage("clusterer", seeds[2], self.device_)
-            emb = code if manifold is None else run("manifold", manifold, "fit_transform", code)
+            emb = code if manifold is None else run("manifold", type(manifold).__name__, manifold.fit_transform, code)
             emb = np.ascontiguousarray(emb, dtype=np.float32)
-            labels = np.asarray(run("clusterer", clusterer, "fit_predict", emb)).astype(np.int64, copy=False)
-            runs.append((encoder, manifold, clusterer, emb, labels))
+            labels = run("clusterer", type(clusterer).__name__, clusterer.fit_predict, emb)
+            runs.append((encoder, manifold, clusterer, emb, np.asarray(labels).astype(np.int64, copy=False)))
         if self.n_init > 1:
             from .cluster import consensus_choice
 
@@ -347,7 +346,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         """Stage seeds of each of the ``n_init`` runs; run i of an int seed s is that of seed s + i."""
         rs = self.random_state
         if isinstance(rs, (int, np.integer)):
-            return [stage_seeds(int(rs) + i) for i in range(self.n_init)]
+            return [stage_seeds((int(rs) + i) % 2**32) for i in range(self.n_init)]
         if isinstance(rs, np.random.RandomState):
             return [stage_seeds(rs) for _ in range(self.n_init)]
         return [stage_seeds(None)] * self.n_init
