@@ -182,3 +182,24 @@ def test_markdown_table_formats_mean_std_and_paper():
     table = rp.markdown_table(summary, ["usps"], ["n2d"], "cpu", rp.SETTINGS["cpu"])
     assert "| N2D (UMAP) | 0.960 ± 0.014 (n=2) [0.958] |" in table
     assert "50 autoencoder epochs" in table
+
+
+def test_methods_build_the_models_the_table_names():
+    from sklearn.mixture import GaussianMixture
+
+    from n2d import Autoencoder
+    from n2d.manifold import UMAP
+
+    cpu = rp.SETTINGS["cpu"]
+    n2d = rp.METHODS["n2d"].build(10, 3, cpu, "cpu")
+    assert isinstance(n2d.autoencoder, Autoencoder) and n2d.autoencoder.epochs == 50
+    assert isinstance(n2d.manifold, UMAP) and n2d.manifold.n_neighbors == 20 and n2d.manifold.min_dist == 0.0
+    assert n2d.clusterer == "gmm" and n2d.n_init == 1 and n2d.random_state == 3
+    robust = rp.METHODS["n2d-robust"].build(10, 3, cpu, "cpu")
+    assert robust.n_init == cpu["robust_runs"] == 3
+    raw = rp.METHODS["gmm"].build(10, 0, cpu, "cpu")
+    assert raw.autoencoder is None and raw.manifold is None
+    assert isinstance(raw.clusterer, GaussianMixture) and raw.clusterer.n_init == 1
+    assert rp.METHODS["ae-gmm"].build(10, 0, rp.SETTINGS["paper"], "cpu").autoencoder.epochs == 1000
+    # The main rows get --seeds, the comparisons --baseline-seeds.
+    assert {m for m, spec in rp.METHODS.items() if spec.main} == {"ae-gmm", "n2d", "n2d-robust"}
