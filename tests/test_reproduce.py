@@ -44,6 +44,7 @@ def test_reproduce_cli_writes_every_file(study, capsys):
         assert 0 <= r["acc"] <= 1 and 0 <= r["nmi"] <= 1 and -1 <= r["ari"] <= 1
         assert r["n_samples"] == 600 and r["settings"]["epochs"] == 2 and r["device"] == "cpu"
         assert r["versions"]["n2d"] and r["seconds"] > 0
+        assert r["stages"]["clusterer"] == "GaussianMixture"
     assert recs[1]["ae_seconds"] > 0 and recs[0]["ae_seconds"] is None
 
     with open(out / "runs.csv") as f:
@@ -203,3 +204,11 @@ def test_methods_build_the_models_the_table_names():
     assert rp.METHODS["ae-gmm"].build(10, 0, rp.SETTINGS["paper"], "cpu").autoencoder.epochs == 1000
     # The main rows get --seeds, the comparisons --baseline-seeds.
     assert {m for m, spec in rp.METHODS.items() if spec.main} == {"ae-gmm", "n2d", "n2d-robust"}
+
+
+def test_methods_use_the_torch_umap_on_a_gpu():
+    from n2d import TorchUMAP
+
+    model = rp.METHODS["n2d"].build(10, 0, rp.SETTINGS["paper"], "cuda:0")
+    assert isinstance(model.manifold, TorchUMAP) and model.manifold.device == "cuda:0"
+    assert model.manifold.n_neighbors == 20 and model.manifold.min_dist == 0.0

@@ -73,10 +73,11 @@ class Method:
                 lr=settings["lr"],
             )
         manifold = self.manifold
-        if manifold == "umap":
-            from .manifold import UMAP
+        if manifold == "umap":  # what N2D's "umap" stands for on this device, with the study's settings
+            from .manifold import UMAP, TorchUMAP
 
-            manifold = UMAP(n_neighbors=settings["n_neighbors"], min_dist=settings["min_dist"])
+            umap = {"n_neighbors": settings["n_neighbors"], "min_dist": settings["min_dist"]}
+            manifold = TorchUMAP(**umap, device=device) if device.startswith("cuda") else UMAP(**umap)
         elif manifold is not None:
             from .manifold import make_manifold
 
@@ -549,6 +550,9 @@ def reproduce(
                     labels = model.fit_predict(dataset.x)
                     rec["seconds"] = time.perf_counter() - t0
                     rec.update(evaluate(dataset.y, labels), status="ok", timings=model.timings_)
+                    rec["stages"] = {
+                        st: type(getattr(model, st + "_")).__name__ for st in ("autoencoder", "manifold", "clusterer")
+                    }
                     if spec.robust:
                         rec["consensus"] = {"kept_run": model.best_init_, "mean_ari_to_others": model.init_scores_.tolist()}
                     _save_npy(out / "labels" / name / f"{method}-seed{seed}.npy", labels.astype(np.int64))
