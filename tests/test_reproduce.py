@@ -212,3 +212,14 @@ def test_methods_use_the_torch_umap_on_a_gpu():
     model = rp.METHODS["n2d"].build(10, 0, rp.SETTINGS["paper"], "cuda:0")
     assert isinstance(model.manifold, TorchUMAP) and model.manifold.device == "cuda:0"
     assert model.manifold.n_neighbors == 20 and model.manifold.min_dist == 0.0
+
+
+def test_written_files_get_a_normal_files_mode(study):
+    import os
+    import stat
+
+    out, _ = study
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("runs.csv", "table.md", "summary.json", "config.json", "plots/pendigits-n2d.png"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~mask, name

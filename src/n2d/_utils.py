@@ -139,6 +139,12 @@ def file_sha256(path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target, suffix: str = ""):
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
@@ -151,6 +157,7 @@ def atomic_path(target, suffix: str = ""):
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the target gets a normal file's mode
     try:
         yield tmp
         os.replace(tmp, target)
