@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.manifold import Isomap
 from sklearn.mixture import GaussianMixture
 
-from n2d import N2D, Autoencoder, UMAP, evaluate
+from n2d import N2D, UMAP, Autoencoder, TorchUMAP, evaluate
 
 
 @pytest.mark.slow
@@ -37,7 +37,8 @@ def test_n2d_fit_sets_fitted_attributes(tiny_n2d, blobs):
     assert model.labels_.shape == (300,) and model.labels_.dtype == np.int64
     assert model.embedding_.shape == (300, 3)
     assert isinstance(model.autoencoder_, Autoencoder) and model.autoencoder_.n_components == 3
-    assert isinstance(model.manifold_, UMAP) and model.manifold_.n_components == 3
+    assert isinstance(model.manifold_, TorchUMAP) and model.manifold_.n_components == 3
+    assert model.manifold_.device == "cpu" and model.manifold_.min_dist == 0.0
     assert isinstance(model.clusterer_, GaussianMixture) and model.clusterer_.n_components == 3
     assert model.clusterer_.covariance_type == "full"
     assert model.n_features_in_ == 8 and model.device_ == "cpu"
@@ -71,7 +72,7 @@ def test_n2d_seeds_reach_every_stage(tiny_n2d, blobs):
 
 def test_set_params_reaches_a_named_stage():
     m = N2D().set_params(manifold__n_neighbors=30, autoencoder__epochs=7)
-    assert isinstance(m.manifold, UMAP) and m.manifold.n_neighbors == 30
+    assert isinstance(m.manifold, TorchUMAP) and m.manifold.n_neighbors == 30
     assert m.get_params(deep=True)["manifold__n_neighbors"] == 30
     assert m.autoencoder.epochs == 7
 
@@ -87,7 +88,7 @@ def test_shortcuts_override_an_explicit_autoencoder(tiny_n2d, blobs):
         (dict(manifold=None), type(None), GaussianMixture),  # the paper's "AE" row
         (dict(manifold="isomap", clusterer="kmeans"), Isomap, KMeans),
         (dict(manifold=PCA(n_components=2), clusterer=KMeans(n_clusters=5, n_init=2)), PCA, KMeans),
-        (dict(autoencoder=None), UMAP, GaussianMixture),
+        (dict(autoencoder=None), TorchUMAP, GaussianMixture),
     ],
 )
 def test_stages_can_be_swapped(tiny_n2d, blobs, stages, manifold_type, clusterer_type):
@@ -197,7 +198,7 @@ def test_n2d_runs_on_gpu(tiny_n2d, blobs):
 def test_verbose_reports_each_stage_and_quiet_is_silent(tiny_n2d, blobs, capsys):
     tiny_n2d(verbose=1).fit(blobs[0])
     err = capsys.readouterr().err
-    for stage in ("autoencoder: Autoencoder", "manifold: UMAP", "clusterer: GaussianMixture"):
+    for stage in ("autoencoder: Autoencoder", "manifold: TorchUMAP", "clusterer: GaussianMixture"):
         assert f"[n2d] {stage} on 300 x" in err
     assert err.count("done in") == 3
     tiny_n2d(verbose=0).fit(blobs[0])
@@ -267,20 +268,19 @@ def test_n_init_must_be_a_positive_int(tiny_n2d, blobs, bad):
 
 
 @pytest.mark.parametrize("device", [None, "cpu"])
-def test_named_stages_on_the_cpu_are_umap_learn_and_sklearn(device):
-    from n2d.manifold import UMAP as UMAPStage
-
-    assert type(N2D._named_stage("manifold", "umap", 10, 0, device)) is UMAPStage
+def test_named_stages_on_the_cpu_are_torch_umap_and_sklearn_gmm(device):
+    umap = N2D._named_stage("manifold", "umap", 10, 0, device)
+    assert type(umap) is TorchUMAP and umap.device == "auto" and umap.n_components is None
     assert type(N2D._named_stage("clusterer", "gmm", 10, 0, device)) is GaussianMixture
 
 
 @pytest.mark.parametrize("device", ["cuda", "cuda:1"])
 def test_named_stages_on_a_gpu_are_the_torch_ones(device):
-    from n2d import TorchGaussianMixture, TorchUMAP
+    from n2d import TorchGaussianMixture
 
     umap = N2D._named_stage("manifold", "umap", 10, 3, device)
     gmm = N2D._named_stage("clusterer", "gmm", 10, 3, device)
-    assert isinstance(umap, TorchUMAP) and umap.device == device and umap.random_state == 3
+    assert isinstance(umap, TorchUMAP) and umap.random_state == 3
     assert umap.n_neighbors == 20 and umap.min_dist == 0.0 and umap.n_components is None
     assert isinstance(gmm, TorchGaussianMixture) and gmm.device == device
     assert gmm.n_components == 10 and gmm.n_init == 10 and gmm.random_state == 3
@@ -289,17 +289,22 @@ def test_named_stages_on_a_gpu_are_the_torch_ones(device):
     assert isinstance(N2D._named_stage("manifold", "isomap", 10, 0, device), Isomap)
 
 
-def test_fit_on_the_cpu_uses_umap_learn_and_sklearn(tiny_n2d, blobs):
-    from n2d.manifold import UMAP as UMAPStage
-
+def test_fit_on_the_cpu_uses_torch_umap_and_sklearn_gmm(tiny_n2d, blobs):
     model = tiny_n2d(device="auto" if not torch.cuda.is_available() else "cpu").fit(blobs[0])
-    assert model.device_ == "cpu"
-    assert type(model.manifold_) is UMAPStage and type(model.clusterer_) is GaussianMixture
+    assert model.device_ == "cpu" and model.manifold_.device_ == "cpu"
+    assert type(model.manifold_) is TorchUMAP and type(model.clusterer_) is GaussianMixture
+
+
+def test_torch_stages_follow_n2d_device_unless_given_their_own(tiny_n2d, blobs):
+    own = tiny_n2d(manifold=TorchUMAP(device="cpu", n_epochs=20)).fit(blobs[0])
+    assert own.manifold_.device == "cpu"
+    umap_learn = tiny_n2d(manifold=UMAP(n_epochs=20)).fit(blobs[0])  # umap-learn itself, by choice
+    assert type(umap_learn.manifold_) is UMAP
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_fit_on_a_gpu_uses_the_torch_stages(tiny_n2d, blobs):
-    from n2d import TorchGaussianMixture, TorchUMAP
+    from n2d import TorchGaussianMixture
 
     model = tiny_n2d(device="cuda").fit(blobs[0])
     assert model.device_.startswith("cuda")

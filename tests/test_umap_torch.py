@@ -328,6 +328,8 @@ def test_torch_umap_transform_places_new_points_near_their_class(codes, tmp_path
     assert in_embedding >= in_codes - 0.03, (in_embedding, in_codes)
 
     np.testing.assert_array_equal(m.transform(c[test]), placed)  # deterministic
+    perm = np.random.RandomState(1).permutation(1000)
+    np.testing.assert_array_equal(m.transform(c[test][perm]), placed[perm])  # whatever the row order
     save_model(m, tmp_path / "umap")
     loaded = load_model(tmp_path / "umap")
     assert isinstance(loaded, TorchUMAP) and loaded.get_params() == m.get_params()

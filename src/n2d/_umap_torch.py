@@ -1174,7 +1174,9 @@ class TorchUMAP(UMAPBase):
         (:func:`optimize_layout` with ``move_other=False``, learning rate
         ``learning_rate / 4``) against the fixed training embedding.
         Deterministic for a fitted model on the CPU; a point's placement does
-        not depend on the other new points except through the random stream.
+        not depend on the other new points except through the random stream,
+        which is drawn for the points in a canonical (sorted) order, so the
+        result does not depend on the order of the rows.
 
         Parameters
         ----------
@@ -1188,7 +1190,12 @@ class TorchUMAP(UMAPBase):
         """
         check_is_fitted(self, "embedding_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        order = np.lexsort(X.T[::-1])  # a canonical order of the rows
+        placed = np.empty((X.shape[0], self.embedding_.shape[1]), dtype=np.float32)
+        placed[order] = self._place(np.ascontiguousarray(X[order], dtype=np.float32))
+        return placed
+
+    def _place(self, X: np.ndarray) -> np.ndarray:
         device = self._runtime_device()
         n_new = X.shape[0]
         if self.n_epochs is None:

@@ -56,8 +56,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         1000 epochs). Any transformer with ``fit``/``transform`` works. ``None``
         clusters the raw data.
     manifold : {"umap", "tsne", "isomap", "lle"}, estimator or None, default="umap"
-        ``"umap"`` is :class:`n2d.manifold.UMAP` with ``n_components=n_clusters``,
-        ``n_neighbors=20``, ``min_dist=0``. ``None`` clusters the autoencoded
+        ``"umap"`` is n2d's torch UMAP (:class:`n2d.TorchUMAP`, umap-learn's
+        algorithm on any torch device) with ``n_components=n_clusters``,
+        ``n_neighbors=20``, ``min_dist=0``; pass :class:`n2d.UMAP` for umap-learn
+        itself. ``None`` clusters the autoencoded
         embedding directly (the paper's "AE" row). Prediction on new data needs
         a manifold with ``transform`` (t-SNE has none).
     clusterer : {"gmm", "kmeans", "spectral", "agglomerative"} or estimator, default="gmm"
@@ -85,12 +87,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         are cached and reused. ``None`` is faster (multi-threaded UMAP) but not
         reproducible.
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
-        Where the stages run; ``"auto"`` uses a GPU when one is visible. It
-        also chooses what the stage names stand for: on a GPU ``"umap"`` and
-        ``"gmm"`` are n2d's torch implementations (:class:`n2d.TorchUMAP`,
-        :class:`n2d.TorchGaussianMixture`), on the CPU umap-learn and
-        scikit-learn, the faster choice there. The autoencoder trains on the
-        device either way.
+        Where the stages run; ``"auto"`` uses a GPU when one is visible. The
+        autoencoder and the torch UMAP run there; ``"gmm"`` is n2d's torch
+        Gaussian mixture (:class:`n2d.TorchGaussianMixture`) on a GPU and
+        scikit-learn's on the CPU, the faster choice on each.
     verbose : int, default=1
         0 is silent; 1 shows progress bars and logs time per stage.
 
@@ -183,10 +183,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     def _named_stage(stage, name, n_clusters, seed, device=None):
         """The estimator a stage name stands for, for the given torch device.
 
-        On a GPU the UMAP and GMM stages are n2d's torch implementations
-        (:class:`n2d.manifold.TorchUMAP`, :class:`n2d.cluster.TorchGaussianMixture`);
-        on the CPU (or with no device yet) they are umap-learn and scikit-learn,
-        which are as fast or faster there (``benchmarks/speed.py``).
+        ``"umap"`` is n2d's torch UMAP (:class:`n2d.TorchUMAP`) on every device:
+        umap-learn's quality (``benchmarks/bench_umap.py``) without its numba
+        compilation, so faster on the CPU as a user meets it
+        (``benchmarks/cpu_stages.py``). ``"gmm"`` is the torch Gaussian mixture
+        (:class:`n2d.TorchGaussianMixture`) on a GPU and scikit-learn's on the CPU.
         """
         gpu = device is not None and str(device).startswith("cuda")
         if stage == "autoencoder":
@@ -202,10 +203,6 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"The 'manifold' parameter of N2D must be one of {MANIFOLDS}, an estimator with "
                     f"fit_transform, or None. Got {name!r} instead."
                 )
-            if name == "umap" and gpu:
-                from ._umap_torch import TorchUMAP
-
-                return TorchUMAP(n_neighbors=20, min_dist=0.0, random_state=seed, device=str(device))
             k = n_clusters if isinstance(n_clusters, (int, np.integer)) else None
             return make_manifold(name, n_components=None if name == "umap" else k, random_state=seed)
         if name not in CLUSTERERS:
@@ -256,6 +253,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             updates["n_components"] = self.n_clusters
         if "random_state" in params and params["random_state"] is None and seed is not None:
             updates["random_state"] = seed
+        if params.get("device") == "auto":  # torch stages follow N2D's device unless given their own
+            updates["device"] = device
         if isinstance(est, _OWN_STAGES):
             updates.update(device=device, verbose=self.verbose)
             if stage == "autoencoder":

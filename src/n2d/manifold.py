@@ -233,14 +233,15 @@ MANIFOLDS = ("umap", "tsne", "isomap", "lle")
 def make_manifold(name: str, n_components=None, n_neighbors: int = 20, random_state=None):
     """Build a named manifold learner with N2D's settings.
 
-    ``"umap"`` is :class:`UMAP` (the paper's choice). ``"tsne"`` is
+    ``"umap"`` is :class:`TorchUMAP` (the paper's UMAP, in torch; it follows
+    N2D's device), as N2D's ``"umap"`` stage. ``"tsne"`` is
     scikit-learn's Barnes-Hut t-SNE in 2 dimensions (Barnes-Hut allows at most 3,
     and t-SNE has no out-of-sample ``transform``). ``"isomap"`` and ``"lle"`` are
     scikit-learn's, with ``n_neighbors`` neighbours and ``n_components``
     dimensions; both can place new points.
     """
     if name == "umap":
-        return UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=random_state)
+        return TorchUMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=random_state)
     if name == "tsne":
         from sklearn.manifold import TSNE
 
