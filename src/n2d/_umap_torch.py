@@ -27,6 +27,7 @@ Each follows umap-learn 0.5's numerics (``umap/umap_.py``, ``umap/spectral.py``,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -39,6 +40,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._utils import (
+    torch_threads,
     check_float,
     check_int,
     check_options,
@@ -991,11 +993,9 @@ class TorchUMAP(UMAPBase):
     - Only the Euclidean metric; no densMAP, ``init`` choices, ``spread``,
       ``set_op_mix_ratio`` or ``inverse_transform``.
 
-    On the CPU the per-epoch tensors are small, so torch's thread count
-    matters: on a busy host two OpenMP threads were 20 to 30 times slower than
-    one. umap-learn's parallel numba code (used by :class:`n2d.manifold.UMAP`)
-    resets the OpenMP thread count that torch shares, so set
-    ``torch.set_num_threads`` again after running it.
+    On the CPU the layout runs on one torch thread (its per-epoch tensors are
+    small; on a busy machine more OpenMP threads made it 20 to 30 times
+    slower), while the neighbour search uses them all.
 
     Examples
     --------
@@ -1117,23 +1117,24 @@ class TorchUMAP(UMAPBase):
 
             t0 = time.perf_counter()
             gen = torch.Generator(device=device).manual_seed(layout_seed)
-            optimize_layout(
-                embedding,
-                embedding,
-                rows,
-                cols,
-                weights,
-                n_epochs,
-                a,
-                b,
-                gen,
-                negative_sample_rate=int(self.negative_sample_rate),
-                initial_alpha=float(self.learning_rate),
-                gamma=float(self.repulsion_strength),
-                move_other=True,
-                verbose=bool(self.verbose),
-                concurrency=_LAYOUT_CONCURRENCY,
-            )
+            with _layout_threads(device):
+                optimize_layout(
+                    embedding,
+                    embedding,
+                    rows,
+                    cols,
+                    weights,
+                    n_epochs,
+                    a,
+                    b,
+                    gen,
+                    negative_sample_rate=int(self.negative_sample_rate),
+                    initial_alpha=float(self.learning_rate),
+                    gamma=float(self.repulsion_strength),
+                    move_other=True,
+                    verbose=bool(self.verbose),
+                    concurrency=_LAYOUT_CONCURRENCY,
+                )
             timings["layout"] = _lap(t0, device)
             self._say(f"TorchUMAP: {n_epochs} layout epochs in {timings['layout']:.2f} s")
 
@@ -1219,28 +1220,40 @@ class TorchUMAP(UMAPBase):
                 keep = (vals >= vals.max() / float(n_epochs)) & (vals > 0)
                 rows, cols, vals = rows[keep], cols[keep], vals[keep]
                 gen = torch.Generator(device=device).manual_seed(int(self.transform_seed_))
-                optimize_layout(
-                    embedding,
-                    emb,
-                    rows,
-                    cols,
-                    vals,
-                    n_epochs,
-                    self.a_,
-                    self.b_,
-                    gen,
-                    negative_sample_rate=int(self.negative_sample_rate),
-                    initial_alpha=float(self.learning_rate) / 4.0,
-                    gamma=float(self.repulsion_strength),
-                    move_other=False,
-                    concurrency=_LAYOUT_CONCURRENCY,
-                )
+                with _layout_threads(device):
+                    optimize_layout(
+                        embedding,
+                        emb,
+                        rows,
+                        cols,
+                        vals,
+                        n_epochs,
+                        self.a_,
+                        self.b_,
+                        gen,
+                        negative_sample_rate=int(self.negative_sample_rate),
+                        initial_alpha=float(self.learning_rate) / 4.0,
+                        gamma=float(self.repulsion_strength),
+                        move_other=False,
+                        concurrency=_LAYOUT_CONCURRENCY,
+                    )
         return embedding.cpu().numpy().astype(np.float32, copy=False)
 
     def _n2d_set_state(self, state: dict) -> None:
         super()._n2d_set_state(state)
         if isinstance(getattr(self, "device_", None), str):
             self._runtime_device()  # a GPU-fitted UMAP loads on the CPU with a DeviceWarning
+
+
+def _layout_threads(device: torch.device):
+    """One torch thread for the layout on the CPU; the GPU's setting untouched.
+
+    The layout's per-epoch tensors are small, so extra OpenMP threads buy
+    little, and on a busy machine their spinning barriers made it 20 to 30
+    times slower (pendigits: minutes instead of 15 s). The neighbour search
+    before it, one large matrix product, keeps every thread.
+    """
+    return torch_threads(1) if device.type == "cpu" else contextlib.nullcontext()
 
 
 def _lap(t0: float, device: torch.device) -> float:

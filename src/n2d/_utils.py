@@ -73,6 +73,22 @@ def runtime_device(device: str, owner: str = "model"):
 
 
 @contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads, then restore the count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if n == threads:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
 def keep_torch_threads():
     """Restore torch's intra-op thread count after code that changes it.
 
