@@ -15,8 +15,8 @@ EXPECTED_FAILED = {
     "check_fit2d_predict1d": _K1.format("test_methods_reject_1d_input_after_fit"),
     "check_transformer_general": (
         "transform(X_train) re-places the training points in the fitted UMAP embedding (umap-learn's "
-        "out-of-sample method), which moves them by more than the check's 1e-2; cluster agreement with "
-        "labels_ is >= 98% (test_estimator.py)"
+        "out-of-sample method, which the torch UMAP follows), which moves them by more than the check's 1e-2; "
+        "cluster agreement with labels_ is >= 98% (test_estimator.py)"
     ),
     "check_methods_subset_invariance": (
         "UMAP's out-of-sample refinement drops weak edges relative to the strongest edge of the whole "
