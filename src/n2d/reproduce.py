@@ -73,7 +73,7 @@ class Method:
                 lr=settings["lr"],
             )
         manifold = self.manifold
-        if manifold == "umap":  # what N2D's "umap" stands for on this device, with the study's settings
+        if manifold == "umap":  # umap-learn, the paper's library, on the CPU; the torch UMAP on a GPU
             from .manifold import UMAP, TorchUMAP
 
             umap = {"n_neighbors": settings["n_neighbors"], "min_dist": settings["min_dist"]}
