@@ -478,9 +478,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
-        self._check_params()
-        _fit_together([self], np.ascontiguousarray(X, dtype=np.float32))
+        fit_together([self], X)
         return self
 
     def _start(self, X: np.ndarray, fingerprint: str) -> MLPAutoencoder | None:
