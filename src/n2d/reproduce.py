@@ -64,14 +64,7 @@ class Method:
         from .autoencoder import Autoencoder
         from .estimator import N2D
 
-        ae = None
-        if self.autoencoder:
-            ae = Autoencoder(
-                hidden_dims=tuple(settings["hidden_dims"]),
-                epochs=settings["epochs"],
-                batch_size=settings["batch_size"],
-                lr=settings["lr"],
-            )
+        ae = Autoencoder(**_ae_params(settings)) if self.autoencoder else None
         manifold = self.manifold
         if manifold == "umap":  # umap-learn, the paper's library, on the CPU; the torch UMAP on a GPU
             from .manifold import UMAP, TorchUMAP
@@ -373,8 +366,6 @@ def _write_outputs(out: Path, log: _Log, datasets, methods, setting, settings) -
 
 def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: str, verbose: int) -> list[Path]:
     """One PNG per method: its clusters (first seed) and the true classes, on a 2-D UMAP of the code."""
-    from .autoencoder import fit_autoencoders
-    from .estimator import stage_seeds
     from .manifold import UMAP
     from .plotting import _pyplot, plot_clusters
 
@@ -386,11 +377,7 @@ def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: 
     if coords.exists():
         xy = np.load(coords)
     else:
-        seed = stage_seeds(first_seed)[0]
-        (ae,) = fit_autoencoders(
-            dataset.x, [seed], n_components=dataset.n_clusters, hidden_dims=tuple(settings["hidden_dims"]),
-            epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"], device=device, verbose=verbose,
-        )
+        (ae,) = _autoencoders(dataset, [first_seed], settings, device, verbose)
         if verbose:
             print(f"[n2d] {dataset.name}: 2-D UMAP of the autoencoded embedding for the plots ...", file=sys.stderr, flush=True)
         xy = UMAP(n_components=2, n_neighbors=20, min_dist=0.1, random_state=0).fit_transform(ae.transform(dataset.x))
@@ -411,19 +398,33 @@ def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: 
     return written
 
 
-def _pretrain(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> dict[int, float]:
-    """Train (or load) every seed's autoencoder at once; the per-seed training time by seed."""
+def _ae_params(settings: dict) -> dict:
+    """The study's autoencoder settings, as :class:`n2d.Autoencoder` parameters."""
+    return {
+        "hidden_dims": tuple(settings["hidden_dims"]),
+        "epochs": settings["epochs"],
+        "batch_size": settings["batch_size"],
+        "lr": settings["lr"],
+    }
+
+
+def _autoencoders(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> list:
+    """The autoencoders ``N2D(random_state=s)`` trains for each study seed ``s``: cached, or trained together."""
     from .autoencoder import fit_autoencoders
     from .estimator import stage_seeds
 
-    ae_seeds = [stage_seeds(s)[0] for s in seeds]
+    return fit_autoencoders(
+        dataset.x, [stage_seeds(s)[0] for s in seeds], n_components=dataset.n_clusters, device=device,
+        verbose=verbose, **_ae_params(settings),
+    )
+
+
+def _pretrain(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> dict[int, float]:
+    """Train (or load) every seed's autoencoder at once; the per-seed training time by seed."""
     if verbose:
         print(f"[n2d] {dataset.name}: autoencoders for seeds {seeds}, trained together ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    aes = fit_autoencoders(
-        dataset.x, ae_seeds, n_components=dataset.n_clusters, hidden_dims=tuple(settings["hidden_dims"]),
-        epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"], device=device, verbose=verbose,
-    )
+    aes = _autoencoders(dataset, seeds, settings, device, verbose)
     trained = [s for s, ae in zip(seeds, aes) if ae.weights_source_ not in ("cache", "weights")]
     share = (time.perf_counter() - t0) / len(trained) if trained else 0.0
     return {s: share for s in trained}
