@@ -839,7 +839,7 @@ class UMAPBase(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_umap_params(self) -> None:
+    def _check_params(self) -> None:
         check_int(self, "n_components", self.n_components, 1, allow_none=True)
         check_int(self, "n_neighbors", self.n_neighbors, 2)
         check_float(self, "min_dist", self.min_dist, 0)
@@ -1041,7 +1041,7 @@ class TorchUMAP(UMAPBase):
     _TRANSIENT = ("_cache",)
 
     def _check_params(self) -> torch.device:
-        self._check_umap_params()
+        super()._check_params()
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_int(self, "verbose", self.verbose, 0)
         return resolve_device(self.device)

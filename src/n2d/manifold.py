@@ -83,9 +83,6 @@ class UMAP(UMAPBase):
     _METRICS = frozenset({"euclidean", "manhattan", "cosine"})
     _TRANSIENT = ("_nn_index",)
 
-    def _check_params(self):
-        self._check_umap_params()
-
     def fit(self, X, y=None):
         """Fit the UMAP embedding of ``X``.
 
