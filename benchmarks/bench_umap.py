@@ -32,10 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
+from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def load_codes(name: str, data_home, epochs: int, subset, device: str, threads):
@@ -78,7 +76,7 @@ def score(codes, labels, embedding, n_clusters, n_init, trust_sample):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="pendigits,mnist-test", help="comma list of n2d dataset names")
-    ap.add_argument("--data-home", default=str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
+    ap.add_argument("--data-home", default=default_data_dir())
     ap.add_argument("--epochs", type=int, default=50, help="autoencoder epochs (default 50, reproduce's CPU setting)")
     ap.add_argument("--seeds", default="0,1,2", help="comma list of UMAP seeds (at least 3 recommended)")
     ap.add_argument("--methods", default="umap-learn,torch", help="comma list of: umap-learn, torch")

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import torch
 
-from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
-from speed import SHARED_DATA, umap_compile_seconds
+from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
+from speed import umap_compile_seconds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -71,7 +71,7 @@ def main():
     ap.add_argument("--datasets", default="pendigits,mnist-test")
     ap.add_argument("--epochs", type=int, default=50, help="autoencoder epochs of the codes (default 50)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--data-dir", default=str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
+    ap.add_argument("--data-dir", default=default_data_dir())
     ap.add_argument("--out", default=None, help="JSON file (default benchmarks/results/cpu-stages-<UTC time>.json)")
     args = ap.parse_args()
 

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
+from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def main():
@@ -33,7 +32,7 @@ def main():
     ap.add_argument("--ae-seeds", type=int, default=5)
     ap.add_argument("--umap-seeds", type=int, default=3)
     ap.add_argument("--gmm-seeds", type=int, default=3)
-    ap.add_argument("--data-dir", default=str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
+    ap.add_argument("--data-dir", default=default_data_dir())
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 

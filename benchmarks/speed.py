@@ -63,11 +63,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
+from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-SHARED_DATA = ROOT.parent / "shared" / "data"
 STAGES = ("autoencoder", "manifold", "clusterer")
 PAPER_EPOCHS = 1000
 LARGE_N = 20_000  # above this many samples on CUDA, the reference trains GPU_REFERENCE_EPOCHS by default
@@ -247,7 +246,7 @@ def main():
                          f"(default: --epochs, or {GPU_REFERENCE_EPOCHS} on CUDA above {LARGE_N} samples)")
     ap.add_argument("--seeds", type=int, default=5,
                     help="autoencoders trained at once for the multi-seed figure (default 5; 1: skip it)")
-    ap.add_argument("--data-dir", default=str(SHARED_DATA) if SHARED_DATA.is_dir() else None,
+    ap.add_argument("--data-dir", default=default_data_dir(),
                     help="n2d data directory (default: ../shared/data if present, else n2d's own)")
     ap.add_argument("--seed", type=int, default=None, help="n2d's random_state (default: None, n2d's default)")
     ap.add_argument("--skip-reference", action="store_true", help="time n2d only")
