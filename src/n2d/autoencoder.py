@@ -1,9 +1,7 @@
-"""The N2D autoencoder: a torch MLP, its training loop, and a scikit-learn stage around it.
+"""The N2D autoencoder stage: a scikit-learn transformer around the torch MLP.
 
-The network is the paper's d-500-500-2000-k multilayer perceptron with ReLU
-activations and linear code and output layers, trained on mean squared error with
-Adam (McConville et al., 2020, following Xie et al.'s DEC autoencoder). Weights
-start from Glorot-uniform with zero biases, as in the Keras reference code.
+The network (:mod:`n2d._networks`) is the paper's d-500-500-2000-k multilayer
+perceptron, trained on mean squared error with Adam (:mod:`n2d._training`).
 
 Trained weights are cached as safetensors, keyed by the data, the architecture,
 the training settings and the seed, so a model is never trained twice by
@@ -15,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import warnings
 from pathlib import Path
@@ -24,11 +21,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
-from torch import nn
-from tqdm.auto import tqdm
 
 from ._utils import (
-    atomic_path,
     cache_root,
     check_bool,
     check_dims,
@@ -40,7 +34,9 @@ from ._utils import (
     runtime_device,
     seed_from,
 )
-from ._version import __version__
+from ._networks import MLPAutoencoder, StackedMLPAutoencoder
+from ._training import train_autoencoder
+from ._weights import _load_state, _read_weights, _write_weights
 from .exceptions import CacheWarning
 
 log = logging.getLogger(__name__)
@@ -50,277 +46,6 @@ __all__ = ["MLPAutoencoder", "StackedMLPAutoencoder", "Autoencoder", "train_auto
 # Bump when the training procedure changes in a way that changes the weights a
 # given key produces; old cache entries then simply stop matching.
 _CACHE_FORMAT = 1
-
-
-# --------------------------------------------------------------------------- #
-# The network
-# --------------------------------------------------------------------------- #
-
-
-def _mlp(dims) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(nn.Linear(d_in, d_out))
-        if i < len(dims) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
-class MLPAutoencoder(nn.Module):
-    """Symmetric MLP autoencoder: ``n_features -> *hidden_dims -> n_components`` and back.
-
-    ReLU between layers; the code (bottleneck) and the reconstruction are linear.
-
-    Parameters
-    ----------
-    n_features : int
-        Input (and output) width.
-    hidden_dims : sequence of int
-        Encoder widths between input and code, e.g. ``(500, 500, 2000)``.
-    n_components : int
-        Width of the code.
-    """
-
-    def __init__(self, n_features: int, hidden_dims, n_components: int):
-        super().__init__()
-        dims = [int(n_features), *map(int, hidden_dims), int(n_components)]
-        self.encoder = _mlp(dims)
-        self.decoder = _mlp(dims[::-1])
-
-    @torch.no_grad()
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Glorot-uniform weights and zero biases (Keras' defaults, as in the paper's code)."""
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                fan_out, fan_in = m.weight.shape
-                bound = math.sqrt(6.0 / (fan_in + fan_out))
-                m.weight.uniform_(-bound, bound, generator=generator)
-                m.bias.zero_()
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
-
-
-# --------------------------------------------------------------------------- #
-# Training
-# --------------------------------------------------------------------------- #
-
-
-class StackedMLPAutoencoder(nn.Module):
-    """``n_models`` independent MLP autoencoders evaluated as one batched model.
-
-    Layer ``l`` of every model is one weight tensor of shape
-    ``(n_models, d_in, d_out)``, applied with a batched matrix product, so S
-    seeds cost one kernel launch per layer instead of S: on a GPU, where this
-    small MLP is bound by launches, several seeds train for little more than one.
-    Input and output have shape ``(n_models, batch, n_features)``. The models
-    share nothing: each one's gradient depends only on its own loss term.
-    """
-
-    def __init__(self, n_models: int, n_features: int, hidden_dims, n_components: int):
-        super().__init__()
-        dims = [int(n_features), *map(int, hidden_dims), int(n_components)]
-        self.n_models = int(n_models)
-        self.dims = dims
-
-        def stack(ds):
-            ws = nn.ParameterList(nn.Parameter(torch.empty(n_models, a, b)) for a, b in zip(ds[:-1], ds[1:]))
-            bs = nn.ParameterList(nn.Parameter(torch.zeros(n_models, 1, b)) for b in ds[1:])
-            return ws, bs
-
-        self.enc_w, self.enc_b = stack(dims)
-        self.dec_w, self.dec_b = stack(dims[::-1])
-
-    @classmethod
-    def from_modules(cls, modules) -> StackedMLPAutoencoder:
-        """Stack trained or freshly initialised :class:`MLPAutoencoder` s (same architecture)."""
-        first = modules[0]
-        dims = [first.encoder[0].in_features] + [l.out_features for l in first.encoder if isinstance(l, nn.Linear)]
-        stacked = cls(len(modules), dims[0], dims[1:-1], dims[-1])
-        with torch.no_grad():
-            for part, ws, bs in (("encoder", stacked.enc_w, stacked.enc_b), ("decoder", stacked.dec_w, stacked.dec_b)):
-                for s, m in enumerate(modules):
-                    linears = [l for l in getattr(m, part) if isinstance(l, nn.Linear)]
-                    for w, b, lin in zip(ws, bs, linears):
-                        w[s].copy_(lin.weight.T)
-                        b[s, 0].copy_(lin.bias)
-        return stacked
-
-    def to_modules(self) -> list[MLPAutoencoder]:
-        """Split back into one :class:`MLPAutoencoder` per model (on the CPU)."""
-        out = []
-        for s in range(self.n_models):
-            m = MLPAutoencoder(self.dims[0], self.dims[1:-1], self.dims[-1])
-            with torch.no_grad():
-                for part, ws, bs in (("encoder", self.enc_w, self.enc_b), ("decoder", self.dec_w, self.dec_b)):
-                    linears = [l for l in getattr(m, part) if isinstance(l, nn.Linear)]
-                    for w, b, lin in zip(ws, bs, linears):
-                        lin.weight.copy_(w[s].T.cpu())
-                        lin.bias.copy_(b[s, 0].cpu())
-            out.append(m.eval())
-        return out
-
-    @staticmethod
-    def _run(x, ws, bs):
-        last = len(ws) - 1
-        for i, (w, b) in enumerate(zip(ws, bs)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-        return x
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self._run(x, self.enc_w, self.enc_b)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._run(self.encode(x), self.dec_w, self.dec_b)
-
-
-# --------------------------------------------------------------------------- #
-# Training
-# --------------------------------------------------------------------------- #
-
-
-def train_autoencoder(
-    module: MLPAutoencoder | StackedMLPAutoencoder,
-    x: torch.Tensor,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    generator=None,
-    early_stopping: bool = False,
-    patience: int = 20,
-    tol: float = 1e-4,
-    progress: bool = True,
-    cuda_graph: bool | None = None,
-):
-    """Train ``module`` to reconstruct ``x`` (MSE, Adam) and return the loss per epoch.
-
-    The data stays on its device: each epoch draws a permutation there and slices
-    mini-batches from it, with no DataLoader round trips. The epoch loss is the
-    sample-weighted mean of the batch losses, read back once per epoch.
-
-    With a :class:`StackedMLPAutoencoder`, ``generator`` is a list with one
-    generator per model: each model draws its own permutation, exactly as its
-    single-model run would, and the return value is one loss history per model.
-    The total loss is the sum of the models' mean losses, so each model's
-    gradient (and Adam update) is the one it would get alone.
-
-    With ``early_stopping`` (single model only), training stops when the epoch
-    loss has not improved by a relative ``tol`` for ``patience`` epochs in a row.
-
-    On CUDA, Adam is the fused implementation, and the whole step (gather,
-    forward, backward, Adam) of every full batch is replayed from one captured
-    CUDA graph: this MLP's step is bound by kernel launches, not arithmetic.
-    ``cuda_graph=None`` does so on CUDA only; ``False`` keeps the eager step
-    (same arithmetic). If capture fails the loop warns and stays eager.
-    """
-    stacked = isinstance(module, StackedMLPAutoencoder)
-    if stacked and early_stopping:
-        raise ValueError("early_stopping is not supported when several autoencoders train at once.")
-    generators = list(generator) if stacked else [generator]
-    device = x.device
-    n = x.shape[0]
-    on_gpu = device.type == "cuda"
-    use_graph = on_gpu if cuda_graph is None else bool(cuda_graph) and on_gpu
-    params = list(module.parameters())
-    opt = torch.optim.Adam(params, lr=lr, fused=True, capturable=use_graph) if on_gpu else torch.optim.Adam(params, lr=lr)
-    step = _Step(module, opt, x, batch_size, stacked, use_graph)
-    history: list = []
-    best, stale = math.inf, 0
-    module.train()
-    bar = tqdm(range(epochs), desc="autoencoder", unit="epoch", disable=not progress, leave=False)
-    for _ in bar:
-        perm = torch.stack([torch.randperm(n, device=device, generator=g) for g in generators])
-        if not stacked:
-            perm = perm[0]
-        step.total.zero_()
-        for start in range(0, n, batch_size):
-            step(perm[..., start : start + batch_size])
-        epoch_loss = (step.total / n).tolist()
-        worst = max(epoch_loss) if stacked else epoch_loss
-        if not math.isfinite(worst):
-            raise FloatingPointError(
-                f"The autoencoder's loss became {worst} after {len(history) + 1} epoch(s). "
-                "Lower lr, or scale the input data (e.g. to [0, 1])."
-            )
-        history.append(epoch_loss)
-        bar.set_postfix(loss=f"{worst:.5f}")
-        if early_stopping:
-            if epoch_loss < best * (1.0 - tol):
-                best, stale = epoch_loss, 0
-            else:
-                stale += 1
-                if stale >= patience:
-                    log.info("early stop after %d epochs (loss %.6g)", len(history), epoch_loss)
-                    break
-    bar.close()
-    module.eval()
-    if stacked:
-        return [[h[s] for h in history] for s in range(module.n_models)]
-    return history
-
-
-class _Step:
-    """One optimisation step on the rows ``idx`` of ``x``; adds the batch loss to ``total``.
-
-    Eager by default. With ``graph``, the first full batches run eagerly on a
-    side stream (CUDA graph capture needs warmed-up kernels and optimizer
-    state), then the step is captured once with a static index buffer and every
-    later full batch is a buffer copy plus one graph replay. Partial batches
-    always run eagerly. Warm-up steps are real steps, so the sequence of updates
-    is the same as the eager loop's.
-    """
-
-    WARMUP = 3
-
-    def __init__(self, module, opt, x, batch_size, stacked, graph):
-        self.module, self.opt, self.x, self.batch_size = module, opt, x, batch_size
-        self.total = torch.zeros(module.n_models if stacked else (), device=x.device)
-        self.graph = None
-        self.warm = self.WARMUP if graph else -1
-        self.stream = torch.cuda.Stream(device=x.device) if graph else None
-
-    def _eager(self, idx):
-        batch = self.x[idx]
-        per_model = (self.module(batch) - batch).square().mean(dim=(-2, -1))
-        self.opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()
-        self.opt.step()
-        self.total += per_model.detach() * idx.shape[-1]
-
-    def __call__(self, idx):
-        if self.graph is not None and idx.shape[-1] == self.batch_size:
-            self.static_idx.copy_(idx)
-            self.graph.replay()
-        elif self.warm > 0 and idx.shape[-1] == self.batch_size:
-            self.stream.wait_stream(torch.cuda.current_stream(self.x.device))
-            with torch.cuda.stream(self.stream):
-                self._eager(idx)
-            torch.cuda.current_stream(self.x.device).wait_stream(self.stream)
-            self.warm -= 1
-            if self.warm == 0:
-                self._capture(idx)
-        else:
-            self._eager(idx)
-
-    def _capture(self, idx):
-        try:
-            self.static_idx = idx.clone()
-            graph = torch.cuda.CUDAGraph()
-            self.opt.zero_grad(set_to_none=True)
-            with torch.cuda.graph(graph):
-                self._eager(self.static_idx)
-            # Capture records the step without running it; the replays do the work.
-            self.graph = graph
-        except Exception as exc:  # an unusual setup must not stop training: stay eager
-            warnings.warn(f"CUDA graph capture failed ({exc}); training continues without it.", RuntimeWarning, stacklevel=4)
-            self.graph = None
-
 
 # --------------------------------------------------------------------------- #
 # The scikit-learn stage
@@ -680,60 +405,3 @@ def fit_together(estimators: list[Autoencoder], X) -> None:
         est.n_features_in_ = estimators[0].n_features_in_
     _fit_together(estimators, np.ascontiguousarray(X, dtype=np.float32))
 
-
-# --------------------------------------------------------------------------- #
-# Weight files
-# --------------------------------------------------------------------------- #
-
-
-def _write_weights(module: nn.Module, path: Path, history, settings: dict) -> None:
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-    meta = {
-        "format": "n2d-autoencoder-weights",
-        "n2d_version": __version__,
-        "settings": json.dumps(settings, sort_keys=True),
-        "history": json.dumps([float(h) for h in history]),
-    }
-    with atomic_path(path, suffix=".safetensors") as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
-
-
-def _read_weights(source):
-    """Return (state dict of tensors, history) from a safetensors path or a dict of arrays."""
-    if isinstance(source, dict):
-        return {k: torch.as_tensor(np.asarray(v)) for k, v in source.items()}, []
-    from safetensors import safe_open
-
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"Autoencoder weights file not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise ValueError(f"Could not read autoencoder weights from {path}: not a valid safetensors file ({exc}).") from exc
-    history = json.loads(meta.get("history", "[]"))
-    return state, [float(h) for h in history]
-
-
-def _load_state(module: nn.Module, state: dict, source: str) -> None:
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            f"Autoencoder weights from {source} do not fit this architecture: "
-            f"missing {missing[:4]}{'...' if len(missing) > 4 else ''}, unexpected {extra[:4]}."
-        )
-    for k, v in expected.items():
-        if tuple(state[k].shape) != tuple(v.shape):
-            raise ValueError(
-                f"Autoencoder weights from {source} do not fit this architecture: "
-                f"{k} has shape {tuple(state[k].shape)}, expected {tuple(v.shape)}."
-            )
-        if not torch.isfinite(torch.as_tensor(state[k])).all():
-            raise ValueError(f"Autoencoder weights from {source} contain NaN or inf in {k}.")
-    module.load_state_dict({k: torch.as_tensor(v, dtype=expected[k].dtype) for k, v in state.items()})
