@@ -208,3 +208,14 @@ def test_narrow_clustering_runs_on_one_thread(monkeypatch):
     fit_predict(Probe(), np.zeros((10, 500)))  # wide data keeps the pools as they are
     assert all(n == before.get(path, n) for path, n in
                ((m["filepath"], m["num_threads"]) for m in threadpool_info()))
+
+
+def test_progress_shows_for_every_long_stage(capsys, blobs):
+    x, _ = blobs
+    N2D(n_clusters=3, hidden_dims=(16,), epochs=2, random_state=0, device="cpu", verbose=1).fit(x)
+    err = capsys.readouterr().err
+    for bar in ("autoencoder", "UMAP layout", "mixture starts"):
+        assert bar in err, bar
+    N2D(n_clusters=3, hidden_dims=(16,), epochs=2, random_state=0, device="cpu", verbose=0).fit(x)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""

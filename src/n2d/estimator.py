@@ -281,6 +281,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             updates["random_state"] = seed
         if params.get("device") == "auto":  # torch stages follow N2D's device unless given their own
             updates["device"] = device
+        if type(est).__name__ == "TorchUMAP" and not est.get_params(deep=False).get("verbose"):
+            updates["verbose"] = self.verbose  # its layout's progress bar (epochs) shows with N2D's
         if isinstance(est, _OWN_STAGES):
             updates.update(device=device, verbose=self.verbose)
             if stage == "autoencoder":
