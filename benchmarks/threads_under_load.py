@@ -10,7 +10,8 @@ barriers. This times, in one process, on the same data:
   (what :func:`n2d.cluster.fit_predict` and ``N2D.predict`` do);
 
 for scikit-learn's 10-start full-covariance ``GaussianMixture`` (N2D's default
-clusterer) and 10-start ``KMeans``, first on the quiet machine, then while
+clusterer) and 10-start ``KMeans``; and n2d's torch UMAP stage as N2D runs it
+(no before/after: its layout already runs on one thread), first on the quiet machine, then while
 ``--burners`` processes (default: one per core) keep every core busy. The two
 sides alternate, ``--repeats`` times; medians are printed with the hardware and
 written as JSON to ``benchmarks/results/threads-under-load.json``.
@@ -77,6 +78,18 @@ def measure(x, k, repeats):
     return out
 
 
+def measure_umap(x, k, repeats):
+    """n2d's torch UMAP stage as N2D runs it (its own thread policy), seconds per fit."""
+    from n2d import TorchUMAP
+
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        TorchUMAP(n_components=k, random_state=0, device="cpu").fit(x)
+        times.append(time.perf_counter() - t0)
+    return {"median": statistics.median(times), "all": times}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10_000, help="points (default 10,000, a paper dataset's size)")
@@ -95,6 +108,7 @@ def main(argv=None):
     result["hardware_quiet"] = hardware()
     print(f"{args.n} x {args.k} blobs; thread pools {pools}")
     result["quiet"] = measure(x, args.k, args.repeats)
+    result["umap_quiet"] = measure_umap(x, args.k, args.repeats)
     stop = mp.Event()
     procs = [mp.Process(target=_burn, args=(stop,), daemon=True) for _ in range(args.burners)]
     for p in procs:
@@ -103,6 +117,7 @@ def main(argv=None):
     try:
         result["hardware_busy"] = hardware()
         result["busy"] = measure(x, args.k, args.repeats)
+        result["umap_busy"] = measure_umap(x, args.k, args.repeats)
     finally:
         stop.set()
         for p in procs:
@@ -111,6 +126,8 @@ def main(argv=None):
     for cond in ("quiet", "busy"):
         for name, r in result[cond].items():
             print(f"{name:28s} {cond:7s} {r['before']:9.2f} {r['after']:8.2f} {r['before'] / r['after']:12.1f}x")
+    q, b = result["umap_quiet"]["median"], result["umap_busy"]["median"]
+    print(f"{'TorchUMAP (n2d default)':28s} quiet {q:.2f} s, busy {b:.2f} s: busy / quiet = {b / q:.1f}x")
     hw = result["hardware_quiet"]
     print(f"hardware: {hw['cpu']}, {hw['cores']} cores; load average before: {hw['load_average']}, "
           f"while busy: {result['hardware_busy']['load_average']} ({args.burners} burner processes)")
