@@ -161,21 +161,32 @@ def _umask() -> int:
     return mask
 
 
+def set_normal_mode(path) -> None:
+    """Give ``path`` a normal new file's mode (``0o666`` less the umask).
+
+    ``tempfile.mkstemp`` and safetensors both create files readable only by
+    their owner (0600); every file n2d writes gets the mode the user's umask
+    gives any other file instead.
+    """
+    os.chmod(path, 0o666 & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(target, suffix: str = ""):
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
     On any exception the temporary file is removed and ``target`` is untouched, so
-    readers never see a half-written file.
+    readers never see a half-written file. The file gets a normal file's mode
+    (:func:`set_normal_mode`), whatever the writer created it with.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the target gets a normal file's mode
     try:
         yield tmp
+        set_normal_mode(tmp)  # mkstemp makes 0600, and so does safetensors when it writes the file afresh
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
