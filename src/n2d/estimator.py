@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
 from ._utils import check_dims, check_float, check_int, check_random_state_param, resolve_device
 from .autoencoder import Autoencoder, fit_together
 from .cluster import CLUSTERERS, make_clusterer, set_n_clusters
@@ -307,6 +308,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
             return out
 
+        groups = distinct_groups(X, self.n_clusters)  # warns if fewer distinct rows than clusters
         encoders = [self._resolve_stage("autoencoder", seeds[0], self.device_) for seeds in run_seeds]
         if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
             run("autoencoder", f"{len(encoders)} Autoencoders, trained together", lambda d: fit_together(encoders, d), X)
@@ -321,6 +323,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             emb = code if manifold is None else run("manifold", type(manifold).__name__, manifold.fit_transform, code)
             emb = np.ascontiguousarray(emb, dtype=np.float32)
             labels = run("clusterer", type(clusterer).__name__, clusterer.fit_predict, emb)
+            labels = same_labels_for_same_rows(groups, code, emb, labels, self.n_clusters)
             runs.append((encoder, manifold, clusterer, emb, np.asarray(labels).astype(np.int64, copy=False)))
         if self.n_init > 1:
             from .cluster import consensus_choice
@@ -385,7 +388,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 "transform), so this N2D model cannot transform or predict new data. Use a manifold with "
                 "transform ('umap', 'isomap', 'lle') or manifold=None."
             )
-        return np.ascontiguousarray(self.manifold_.transform(code), dtype=np.float32)
+        return np.ascontiguousarray(transform_distinct(self.manifold_.transform, code), dtype=np.float32)
 
     def transform(self, X):
         """Manifold coordinates of ``X``: encode, then place in the fitted manifold.
