@@ -5,6 +5,7 @@ import os
 import shutil
 import stat
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,10 +82,10 @@ def test_entry_copied_under_another_key_is_rejected_and_rewritten(tmp_path, x):
 
 def test_entry_with_flipped_tensor_bits_is_rejected_and_rewritten(tmp_path, x):
     first = _ae(tmp_path).fit(x)
-    data = bytearray(open(first.cache_path_, "rb").read())
+    entry = Path(first.cache_path_)
+    data = bytearray(entry.read_bytes())
     data[-3] ^= 0x10  # inside the last tensor's bytes, not the header
-    with open(first.cache_path_, "wb") as f:
-        f.write(bytes(data))
+    entry.write_bytes(bytes(data))
     with pytest.warns(CacheWarning, match="checksum"):
         again = _ae(tmp_path).fit(x)
     assert again.weights_source_ == "trained"

@@ -53,7 +53,7 @@ os.replace, safetensors.numpy.save_file = replace, save_file
 save_model(KMeans(n_clusters=3, n_init=1, random_state=0).fit(np.random.RandomState(0).rand(40, 2)), sys.argv[1])
 """
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], check=False, env=env, capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
 
 
@@ -91,6 +91,23 @@ def test_a_live_saves_moved_aside_model_is_never_restored_or_deleted(tmp_path):
     assert live.is_dir() and not path.exists()
     persistence._recover(path)
     assert live.is_dir() and not path.exists()
+
+
+def test_full_disk_during_save_fails_cleanly_and_keeps_the_old_model(tmp_path, monkeypatch):
+    from safetensors import SafetensorError
+
+    path = tmp_path / "m"
+    save_model(_kmeans(2), path)
+
+    def full_disk(*a, **k):
+        raise SafetensorError("No space left on device (os error 28)")
+
+    monkeypatch.setattr("safetensors.numpy.save_file", full_disk)
+    with pytest.raises(OSError, match="Could not write the model to .*No space left on device"):
+        save_model(_kmeans(4), path)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+    assert load_model(path).n_clusters == 2
 
 
 # -- 4: stale temporaries are cleaned, live ones kept --------------------------------- #

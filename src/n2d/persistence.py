@@ -384,7 +384,12 @@ def save_model(model, path, overwrite: bool = True) -> Path:
     tmp = _temp_path(path, "tmp")
     tmp.mkdir()
     try:
-        save_file(enc.arrays, str(tmp / ARRAYS), metadata={"format": FORMAT})
+        try:
+            save_file(enc.arrays, str(tmp / ARRAYS), metadata={"format": FORMAT})
+        except Exception as exc:  # safetensors raises SafetensorError, not OSError, on a full disk
+            if isinstance(exc, OSError):
+                raise
+            raise OSError(f"Could not write the model to {path}: {exc}") from exc
         set_normal_mode(tmp / ARRAYS)  # safetensors creates it 0600
         manifest = {
             "format": FORMAT,
