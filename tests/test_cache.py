@@ -139,3 +139,30 @@ def test_cache_key_includes_the_device_type(tmp_path, x):
     ae.device_ = "cuda:1"
     assert ae._settings()["device"] == "cuda"  # the type only: any GPU index shares entries
     assert ae._cache_key("data", 0) != cpu_key
+
+
+# -- 4: temporaries of killed cache writes are removed by the next write ---------------- #
+
+
+def test_next_cache_write_removes_temporaries_of_killed_writers_only(tmp_path, x):
+    import subprocess
+    import sys
+    import time
+
+    from n2d._utils import HOST_TAG
+
+    folder = tmp_path / "autoencoders"
+    folder.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a process that is gone
+    dead = folder / f".{'a' * 32}.safetensors.{HOST_TAG}-{proc.pid}-abcd1234.safetensors.tmp"
+    live = folder / f".{'b' * 32}.safetensors.{HOST_TAG}-{os.getpid()}-abcd1234.safetensors.tmp"
+    other_host = folder / f".{'c' * 32}.safetensors.00000000-{proc.pid}-abcd1234.safetensors.tmp"
+    old_unnamed = folder / f".{'d' * 32}.safetensors.abcd1234.safetensors.tmp"  # an older n2d's, two days old
+    for f in (dead, live, other_host, old_unnamed):
+        f.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_unnamed, (two_days_ago, two_days_ago))
+    ae = _ae(tmp_path).fit(x)
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted([live.name, other_host.name, os.path.basename(ae.cache_path_)])

@@ -110,6 +110,19 @@ def test_full_disk_during_save_fails_cleanly_and_keeps_the_old_model(tmp_path, m
     assert load_model(path).n_clusters == 2
 
 
+def test_load_waits_for_a_live_save_between_its_two_moves(tmp_path):
+    import threading
+
+    from n2d import persistence
+
+    path = tmp_path / "m"
+    save_model(_kmeans(2), path)
+    live = persistence._temp_path(path, "old")  # a live save (this process) has just moved it aside
+    os.replace(path, live)
+    threading.Timer(0.3, os.replace, (live, path)).start()  # ... and moves a model in soon after
+    assert load_model(path).n_clusters == 2
+
+
 # -- 4: stale temporaries are cleaned, live ones kept --------------------------------- #
 
 

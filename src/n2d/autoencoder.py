@@ -31,6 +31,7 @@ from ._utils import (
     check_int,
     check_random_state_param,
     fingerprint_array,
+    remove_stale_temporaries,
     resolve_device,
     runtime_device,
     seed_from,
@@ -284,6 +285,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         # Any failure (a full disk raises safetensors' SafetensorError, not an OSError)
         # only costs the cache entry, never the trained model.
         try:
+            remove_stale_temporaries(entry.parent)  # left by fits killed while writing an entry
             _write_weights(module, entry, self.history_, self._settings(), made_for=self._made_for)
         except Exception as exc:
             warnings.warn(

@@ -37,14 +37,12 @@ time with a message naming it, before anything is written.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import importlib
 import json
 import math
 import os
 import re
 import shutil
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -52,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._utils import file_sha256, set_normal_mode
+from ._utils import HOST_TAG, file_sha256, is_stale, set_normal_mode
 from ._version import __version__
 from .exceptions import ModelFormatError
 
@@ -66,8 +64,6 @@ _ALLOWED_MODULES = ("n2d", "sklearn")
 _NUMERIC_KINDS = "biuf"
 MAX_DEPTH = 64
 """Deepest JSON nesting a manifest may have (n2d's own are about 10 deep)."""
-STALE_AFTER = 24 * 3600
-"""Seconds after which a temporary folder that cannot be checked by process id is stale."""
 
 
 # --------------------------------------------------------------------------- #
@@ -268,7 +264,7 @@ def _is_model_dir(path: Path) -> bool:
 # Temporary folders: named by host and process, so stale ones can be told apart
 # --------------------------------------------------------------------------- #
 
-_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_HOST = HOST_TAG
 _TEMP_RE = re.compile(
     r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?:(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-)?[0-9a-f]{8}$"
 )
@@ -277,20 +273,6 @@ _TEMP_RE = re.compile(
 def _temp_path(path: Path, kind: str) -> Path:
     """A hidden folder beside ``path``: ``.<name>.<kind>-<host>-<pid>-<random>``."""
     return path.parent / f".{path.name}.{kind}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # this process: maybe a save in another thread
-    if os.name == "nt":  # os.kill(pid, 0) is not a probe on Windows; decide by age instead
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, under another user
-        return True
-    return True
 
 
 def _temporaries(path: Path) -> list[tuple[Path, str, bool]]:
@@ -304,14 +286,7 @@ def _temporaries(path: Path) -> list[tuple[Path, str, bool]]:
         m = _TEMP_RE.match(entry.name)
         if not m or m["name"] != path.name or entry.is_symlink() or not entry.is_dir():
             continue
-        if m["pid"] is not None and m["host"] == _HOST:
-            stale = not _pid_alive(int(m["pid"]))
-        else:  # written on another host (a shared file system) or by an older n2d: by age only
-            try:
-                stale = time.time() - entry.stat().st_mtime > STALE_AFTER
-            except OSError:
-                continue
-        found.append((entry, m["kind"], stale))
+        found.append((entry, m["kind"], is_stale(entry, m["host"], m["pid"])))
     return found
 
 
