@@ -312,6 +312,7 @@ def test_stage_widths_must_chain(fitted, tmp_path):
         (lambda m: _stage(m, "manifold_")["state"].__setitem__("n_neighbors_", 10_000), "n_neighbors_ is 10000"),
         (lambda m: _stage(m, "manifold_")["state"].__setitem__("a_", "x"), "a_ is 'x'"),
         (lambda m: m["model"]["state"].__setitem__("best_init_", {"__scalar__": "|O", "value": 1}), "only numbers"),
+        (lambda m: m["model"]["state"].__setitem__("best_init_", 3), "best_init_ is 3, but init_scores_ has only 1"),
     ],
 )
 def test_malformed_manifest_values_are_format_errors(fitted, tmp_path, edit, message):

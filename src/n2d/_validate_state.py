@@ -207,7 +207,9 @@ def _check_n2d(check: _Checker, params: dict, state: dict) -> None:
     _, width = check.array("embedding_", state.get("embedding_"), (n, None))
     d = check.int_("n_features_in_", state.get("n_features_in_"), low=1)
     if "init_scores_" in state:
-        check.array("init_scores_", state["init_scores_"], (None,))
+        (n_runs,) = check.array("init_scores_", state["init_scores_"], (None,))
+        if "best_init_" in state and check.int_("best_init_", state["best_init_"], low=0) >= n_runs:
+            check.fail(f"best_init_ is {state['best_init_']}, but init_scores_ has only {n_runs} runs")
     encoder, manifold, clusterer = (state.get(s) for s in ("autoencoder_", "manifold_", "clusterer_"))
     code_width = d
     if encoder is not None:
