@@ -181,7 +181,7 @@ class _Decoder:
         if not isinstance(key, str) or key not in self.arrays:
             raise ModelFormatError(f"The model's arrays file lacks {key!r}; the model is corrupted or incomplete.")
         arr = self.arrays[key]
-        if "shape" in ref and list(arr.shape) != ref["shape"]:  # models saved by n2d <= 0.x lack shape and dtype
+        if "shape" in ref and list(arr.shape) != ref["shape"]:  # manifests written before this check lack both
             raise ModelFormatError(
                 f"Array {key!r} has shape {tuple(arr.shape)} in the arrays file, but the manifest says "
                 f"{ref['shape']}; the model is corrupted or was edited."
@@ -302,7 +302,7 @@ def _recover(path: Path) -> None:
         return
     if not path.exists():
         olds = [t for t, kind, stale in temps if kind == "old" and stale and _is_model_dir(t)]
-        for old in sorted(olds, key=lambda t: t.stat().st_mtime, reverse=True):
+        for old in sorted(olds, key=_mtime, reverse=True):  # the newest first
             try:
                 os.rename(old, path)
                 break
@@ -312,6 +312,13 @@ def _recover(path: Path) -> None:
     for t, kind, stale in temps:
         if stale and t.exists() and (kind == "tmp" or have_model):
             shutil.rmtree(t, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _wait_for_live_save(path: Path, timeout: float = 5.0) -> None:
