@@ -1,7 +1,14 @@
-"""Autoencoder weight files: safetensors with the training settings and loss history."""
+"""Autoencoder weight files: safetensors with the training settings, loss history and a checksum.
+
+The header metadata holds ``settings`` (JSON), ``history`` (JSON list of epoch
+losses), ``tensors_sha256`` (see :func:`_tensors_sha256`) and, for weight-cache
+entries, ``made_for``: the data fingerprint, settings and seed the weights were
+trained for, so a reader can check an entry really belongs to its key.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,7 +19,23 @@ from torch import nn
 from ._utils import atomic_path
 from ._version import __version__
 
-def _write_weights(module: nn.Module, path: Path, history, settings: dict) -> None:
+
+def _tensors_sha256(tensors: dict) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order.
+
+    It covers the tensor data only, not the file's header, so it tells whether
+    the weights are those that were written, whatever the metadata says.
+    """
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(json.dumps([name, str(t.dtype), list(t.shape)]).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _write_weights(module: nn.Module, path: Path, history, settings: dict, made_for: dict | None = None) -> None:
+    """Write ``module``'s weights atomically, with settings, history, checksum and ``made_for``."""
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
@@ -21,15 +44,28 @@ def _write_weights(module: nn.Module, path: Path, history, settings: dict) -> No
         "n2d_version": __version__,
         "settings": json.dumps(settings, sort_keys=True),
         "history": json.dumps([float(h) for h in history]),
+        "tensors_sha256": _tensors_sha256(tensors),
     }
+    if made_for is not None:
+        meta["made_for"] = json.dumps(made_for, sort_keys=True)
     with atomic_path(path, suffix=".safetensors") as tmp:
         save_file(tensors, str(tmp), metadata=meta)
 
 
 def _read_weights(source):
-    """Return (state dict of tensors, history) from a safetensors path or a dict of arrays."""
+    """Return (state dict of tensors, history) from a safetensors path or a dict of arrays.
+
+    A file whose tensors do not match the checksum in its metadata raises
+    ``ValueError``.
+    """
+    state, history, _ = _read_weights_meta(source)
+    return state, history
+
+
+def _read_weights_meta(source):
+    """Return (state dict of tensors, history, metadata dict) from a path or a dict of arrays."""
     if isinstance(source, dict):
-        return {k: torch.as_tensor(np.asarray(v)) for k, v in source.items()}, []
+        return {k: torch.as_tensor(np.asarray(v)) for k, v in source.items()}, [], {}
     from safetensors import safe_open
 
     path = Path(source)
@@ -41,8 +77,17 @@ def _read_weights(source):
             state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
         raise ValueError(f"Could not read autoencoder weights from {path}: not a valid safetensors file ({exc}).") from exc
-    history = json.loads(meta.get("history", "[]"))
-    return state, [float(h) for h in history]
+    expected = meta.get("tensors_sha256")
+    if expected is not None and _tensors_sha256(state) != expected:
+        raise ValueError(
+            f"Autoencoder weights in {path} do not match the checksum in the file's metadata: "
+            "the tensor data is corrupted."
+        )
+    try:
+        history = [float(h) for h in json.loads(meta.get("history", "[]"))]
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Autoencoder weights file {path} has an unreadable loss history ({exc}).") from exc
+    return state, history, meta
 
 
 def _load_state(module: nn.Module, state: dict, source: str) -> None:

@@ -4,8 +4,9 @@ The network (:mod:`n2d._networks`) is the paper's d-500-500-2000-k multilayer
 perceptron, trained on mean squared error with Adam (:mod:`n2d._training`).
 
 Trained weights are cached as safetensors, keyed by the data, the architecture,
-the training settings and the seed, so a model is never trained twice by
-accident; see :class:`Autoencoder`.
+the training settings, the device type and the seed, so a model is never trained
+twice by accident; see :class:`Autoencoder`. Each entry also records what it was
+made for and a checksum of its tensors, and is used only when both match.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ from ._utils import (
     check_int,
     check_random_state_param,
     fingerprint_array,
+    remove_stale_temporaries,
     resolve_device,
     runtime_device,
     seed_from,
 )
 from ._networks import MLPAutoencoder, StackedMLPAutoencoder
 from ._hardware import PRECISIONS, resolve_precision
-from ._training import AUTO_STEPS, auto_epochs, train_autoencoder
-from ._weights import _load_state, _read_weights, _write_weights
+from ._training import auto_epochs, train_autoencoder
+from ._weights import _load_state, _read_weights, _read_weights_meta, _write_weights
 from .exceptions import CacheWarning
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,8 @@ __all__ = ["MLPAutoencoder", "StackedMLPAutoencoder", "Autoencoder", "train_auto
 
 # Bump when the training procedure changes in a way that changes the weights a
 # given key produces; old cache entries then simply stop matching.
-# 2: fused Adam on the CPU (same rule, other rounding) and the precision in the key.
+# 2: fused Adam on the CPU (same rule, other rounding), the precision and device in the key,
+#    and entries record what they were made for and a checksum of their tensors.
 _CACHE_FORMAT = 2
 
 # --------------------------------------------------------------------------- #
@@ -94,7 +97,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     cache : bool, default=True
         Reuse and store trained weights in the weight cache. Only used when
         ``random_state`` is an int: unseeded training is not reproducible, so it
-        is never served from the cache.
+        is never served from the cache. An entry is used only if the data
+        fingerprint, settings and seed recorded in it match and its tensors
+        match their checksum; otherwise n2d warns (:class:`~n2d.exceptions.CacheWarning`),
+        trains, and rewrites the entry. A failed cache write also only warns.
     cache_dir : str or path, default=None
         Cache root. ``None`` means ``$N2D_CACHE_DIR`` if set, else the user cache
         directory (``~/.cache/n2d`` on Linux). Weights live under
@@ -197,6 +203,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     # -- cache ------------------------------------------------------------- #
 
     def _settings(self) -> dict:
+        device = getattr(self, "device_", None) or resolve_device(self.device)
         return {
             "format": _CACHE_FORMAT,
             "architecture": "mlp-relu-glorot",
@@ -209,6 +216,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             "early_stopping": bool(self.early_stopping),
             "patience": int(self.patience) if self.early_stopping else None,
             "tol": float(self.tol) if self.early_stopping else None,
+            # CPU and GPU kernels give different weights for the same seed; the type only,
+            # so every GPU (cuda:0, cuda:1) shares entries.
+            "device": torch.device(device).type,
         }
 
     def _cache_key(self, data_fingerprint: str, seed: int) -> str:
@@ -255,6 +265,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         elif self.cache and seed is not None:
             entry = cache_root(self.cache_dir) / "autoencoders" / f"{self._cache_key(fingerprint, seed)}.safetensors"
             self.cache_path_ = str(entry)
+            self._made_for = {"data": fingerprint, "seed": seed, "settings": self._settings()}
             if not self._try_cache(module, entry):
                 return module
             self.weights_source_ = "cache"
@@ -273,13 +284,25 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.module_ = module.to(self.device_).eval()
 
     def _try_cache(self, module, entry: Path) -> bool:
+        """Load a verified cache entry into ``module``; False (with a warning if it exists) otherwise.
+
+        The entry must say it was made for this data, these settings and this
+        seed, and its tensors must match its checksum (checked on reading);
+        anything else is ignored with a :class:`CacheWarning`, and the fit then
+        trains and rewrites the entry.
+        """
         if not entry.is_file():
             return False
         try:
-            state, history = _read_weights(entry)
+            state, history, meta = _read_weights_meta(entry)
+            _check_made_for(meta, self._made_for, entry)
             _load_state(module, state, source=str(entry))
-        except Exception as exc:  # a corrupt entry must never stop a fit
-            warnings.warn(f"Ignoring unreadable autoencoder cache entry {entry}: {exc}", CacheWarning, stacklevel=3)
+        except Exception as exc:  # a corrupt or foreign entry must never stop a fit
+            warnings.warn(
+                f"Ignoring unreadable or unverified autoencoder cache entry {entry}: {exc} "
+                "Training instead; the entry will be rewritten.",
+                CacheWarning, stacklevel=3,
+            )
             return False
         self.history_ = history
         if self.verbose:
@@ -288,10 +311,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         return True
 
     def _write_cache(self, module, entry: Path) -> None:
+        # Any failure (a full disk raises safetensors' SafetensorError, not an OSError)
+        # only costs the cache entry, never the trained model.
         try:
-            _write_weights(module, entry, self.history_, self._settings())
-        except OSError as exc:
-            warnings.warn(f"Could not write autoencoder cache entry {entry}: {exc}", CacheWarning, stacklevel=3)
+            remove_stale_temporaries(entry.parent)  # left by fits killed while writing an entry
+            _write_weights(module, entry, self.history_, self._settings(), made_for=self._made_for)
+        except Exception as exc:
+            warnings.warn(
+                f"Could not write autoencoder cache entry {entry} ({type(exc).__name__}: {exc}); "
+                "the trained model is kept, but it will not be reused from the cache.",
+                CacheWarning, stacklevel=3,
+            )
 
     def _runtime_device(self) -> torch.device:
         dev = runtime_device(self.device_, "autoencoder")
@@ -357,6 +387,24 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _check_made_for(meta: dict, expected: dict, entry: Path) -> None:
+    """Raise ValueError unless a cache entry's ``made_for`` metadata equals ``expected``."""
+    if "tensors_sha256" not in meta:
+        raise ValueError(
+            "it records neither what it was made for nor a checksum of its tensors (an entry from an older "
+            "n2d, or not written by n2d), so it cannot be verified."
+        )
+    try:
+        recorded = json.loads(meta.get("made_for", "null"))
+    except ValueError:
+        recorded = None
+    if recorded != json.loads(json.dumps(expected)):
+        raise ValueError(
+            "it was made for other data, settings or seed than its name says (it was copied or renamed), "
+            "so its weights are not those this fit would train."
+        )
 
 
 def _fit_together(estimators: list[Autoencoder], X: np.ndarray) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
 from ._utils import check_dims, check_epochs, check_float, check_int, check_random_state_param, resolve_device
 from .autoencoder import Autoencoder, fit_together
 from ._threads import narrow_work_limits
@@ -345,6 +346,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             for stage, est in zip(_STAGES, stage_set):
                 check_stage_params(stage, est)
         encoders = [s[0] for s in stages]
+        groups = distinct_groups(X, self.n_clusters)  # warns if fewer distinct rows than clusters
         if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
             run("autoencoder", f"{len(encoders)} Autoencoders, trained together", lambda d: fit_together(encoders, d), X)
             codes = [e.transform(X) for e in encoders]
@@ -359,6 +361,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 "clusterer", type(clusterer).__name__,
                 lambda d, c=clusterer: fit_predict(c, d, progress=self.verbose > 0), emb,
             )
+            labels = same_labels_for_same_rows(groups, code, emb, labels, self.n_clusters)
             runs.append((encoder, manifold, clusterer, emb, np.asarray(labels).astype(np.int64, copy=False)))
         if self.n_init > 1:
             from .cluster import consensus_choice
@@ -423,7 +426,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 "transform), so this N2D model cannot transform or predict new data. Use a manifold with "
                 "transform ('umap', 'isomap', 'lle') or manifold=None."
             )
-        return np.ascontiguousarray(self.manifold_.transform(code), dtype=np.float32)
+        return np.ascontiguousarray(transform_distinct(self.manifold_.transform, code), dtype=np.float32)
 
     def transform(self, X):
         """Manifold coordinates of ``X``: encode, then place in the fitted manifold.

@@ -33,3 +33,12 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class DataFileError(ValueError):
     """A user data file could not be read or has the wrong layout."""
+
+
+class DegenerateDataWarning(N2DWarning):
+    """The data, its code or its manifold has fewer distinct points than clusters requested.
+
+    Some clusters then cannot correspond to anything in the data: they split
+    identical points apart or stay empty. n2d still gives identical input rows
+    identical labels.
+    """
