@@ -298,13 +298,13 @@ def test_usps_falls_back_to_jf_without_h5py(shared_data, monkeypatch):
     assert d.x.shape == (9298, 256) and d.x.max() == 2.0
 
 
-def test_usps_h5_only_without_h5py_names_the_extra(shared_data, tmp_path, monkeypatch):
+def test_usps_h5_only_without_h5py_names_h5py(shared_data, tmp_path, monkeypatch):
     _need(shared_data, "usps/usps.h5")
     home = tmp_path / "data"
     (home / "usps").mkdir(parents=True)
     (home / "usps" / "usps.h5").symlink_to(shared_data / "usps" / "usps.h5")
     monkeypatch.setitem(sys.modules, "h5py", None)
-    with pytest.raises(ImportError, match=r"pip install n2d\[usps\]"):
+    with pytest.raises(ImportError, match=r"pip install h5py\. "):
         ds.load_dataset("usps", data_home=home, download=False)
 
 

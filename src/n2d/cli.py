@@ -44,7 +44,7 @@ def _add_cluster(sub):
     p.add_argument(
         "--plot",
         action="store_true",
-        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; needs n2d[plot]",
+        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; needs matplotlib",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_cluster)
@@ -191,7 +191,7 @@ def _add_reproduce(sub):
     p.add_argument("--paper", action="store_true", help="the paper's 1000 autoencoder epochs (default: 50, for a CPU)")
     p.add_argument("--epochs", type=int, help="override the autoencoder epochs of the setting")
     p.add_argument("--n-samples", type=int, help="use a fixed random subset of each dataset (quick trials)")
-    p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs n2d[plot])")
+    p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs matplotlib)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
