@@ -51,7 +51,9 @@ def test_n2d_defaults_are_the_papers():
     m = N2D()
     assert (m.autoencoder, m.manifold, m.clusterer) == ("mlp", "umap", "gmm")
     ae = N2D._named_stage("autoencoder", "mlp", 10, None)
-    assert (ae.hidden_dims, ae.epochs, ae.batch_size, ae.lr) == ((500, 500, 2000), 1000, 256, 1e-3)
+    # the paper's architecture, batch and learning rate; training length by optimizer steps
+    assert (ae.hidden_dims, ae.epochs, ae.batch_size, ae.lr) == ((500, 500, 2000), "auto", 256, 1e-3)
+    assert ae.precision == "auto"
     um = N2D._named_stage("manifold", "umap", 10, None)
     assert (um.n_neighbors, um.min_dist) == (20, 0.0)
 

@@ -102,7 +102,7 @@ def test_reproduce_refuses_to_mix_settings(study, capsys):
     before = (out / "runs.jsonl").read_bytes()
     assert main(["reproduce", "--datasets", "pendigits", "--epochs", "3", "--n-samples", "600", "-q", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "holds runs made with the 'cpu' setting" in err and "Use another --out" in err
+    assert "holds runs made with the 'default' setting" in err and "Use another --out" in err
     assert (out / "runs.jsonl").read_bytes() == before
 
 

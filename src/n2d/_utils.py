@@ -208,6 +208,17 @@ def check_int(owner, name, value, low=None, high=None, allow_none=False):
         raise _param_error(owner, name, allowed, value)
 
 
+def check_epochs(owner, value, allow_none=False):
+    """Raise unless ``value`` is ``"auto"`` or an int >= 0 (None allowed if ``allow_none``)."""
+    if value == "auto" and isinstance(value, str):
+        return
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        allowed = "'auto' or an int in the range [0, inf)" + (" or None" if allow_none else "")
+        raise _param_error(owner, "epochs", allowed, value)
+
+
 def check_float(owner, name, value, low=None, high=None, low_open=False, allow_none=False):
     """Raise unless ``value`` is a real number in the given range."""
     if value is None and allow_none:

@@ -26,6 +26,7 @@ from ._utils import (
     cache_root,
     check_bool,
     check_dims,
+    check_epochs,
     check_float,
     check_int,
     check_random_state_param,
@@ -35,7 +36,8 @@ from ._utils import (
     seed_from,
 )
 from ._networks import MLPAutoencoder, StackedMLPAutoencoder
-from ._training import train_autoencoder
+from ._hardware import PRECISIONS, resolve_precision
+from ._training import AUTO_STEPS, auto_epochs, train_autoencoder
 from ._weights import _load_state, _read_weights, _write_weights
 from .exceptions import CacheWarning
 
@@ -45,7 +47,8 @@ __all__ = ["MLPAutoencoder", "StackedMLPAutoencoder", "Autoencoder", "train_auto
 
 # Bump when the training procedure changes in a way that changes the weights a
 # given key produces; old cache entries then simply stop matching.
-_CACHE_FORMAT = 1
+# 2: fused Adam on the CPU (same rule, other rounding) and the precision in the key.
+_CACHE_FORMAT = 2
 
 # --------------------------------------------------------------------------- #
 # The scikit-learn stage
@@ -62,9 +65,20 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         ``n_clusters`` (the paper's choice); used on its own, it must be set.
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Encoder widths; the decoder mirrors them.
-    epochs : int, default=1000
-        Training epochs (the paper's setting). Hundreds are needed on image data;
-        30 already gives usable codes on small tabular data such as pendigits.
+    epochs : int or "auto", default="auto"
+        Training epochs. ``"auto"`` trains for about
+        :data:`~n2d._training.AUTO_STEPS` optimizer steps, whatever the size of
+        the data (:func:`~n2d._training.auto_epochs`: 47 epochs on pendigits,
+        8 on MNIST's 70,000 images), which reaches the paper's accuracy on its
+        datasets at a fraction of its cost (README, "Choosing the training
+        length"). ``1000`` is the paper's setting.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training step. ``"bfloat16"`` is mixed precision
+        (bfloat16 matrix products under autocast; float32 weights, optimizer
+        and loss). ``"auto"`` uses it on CPUs with native bfloat16 instructions
+        (AVX512-BF16 or AMX), where it is 1.7x faster per step with no
+        measured loss of accuracy, and float32 elsewhere (GPUs included).
+        Encoding (``transform``) is always float32.
     batch_size : int, default=256
     lr : float, default=1e-3
         Adam learning rate.
@@ -101,6 +115,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         Training loss per epoch (from the cache entry when weights were reused).
     n_iter_ : int
         Epochs trained by this call to ``fit`` (0 when weights were reused).
+    epochs_ : int
+        The number of epochs the weights were (or would have been) trained for:
+        ``epochs``, or what ``"auto"`` resolved to for this data.
+    precision_ : {"float32", "bfloat16"}
+        The training step's precision.
     weights_source_ : {"trained", "cache", "weights"}
         Where the weights came from.
     cache_path_ : str or None
@@ -115,7 +134,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         n_components=None,
         *,
         hidden_dims=(500, 500, 2000),
-        epochs=1000,
+        epochs="auto",
+        precision="auto",
         batch_size=256,
         lr=1e-3,
         early_stopping=False,
@@ -131,6 +151,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.n_components = n_components
         self.hidden_dims = hidden_dims
         self.epochs = epochs
+        self.precision = precision
         self.batch_size = batch_size
         self.lr = lr
         self.early_stopping = early_stopping
@@ -153,7 +174,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             )
         check_int(self, "n_components", self.n_components, 1)
         check_dims(self, "hidden_dims", self.hidden_dims)
-        check_int(self, "epochs", self.epochs, 0)
+        if self.epochs != "auto":
+            check_epochs(self, self.epochs)
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
+            raise ValueError(
+                f"The 'precision' parameter of Autoencoder must be one of {PRECISIONS}. Got {self.precision!r} instead."
+            )
         check_int(self, "batch_size", self.batch_size, 1)
         check_float(self, "lr", self.lr, 0, low_open=True)
         check_bool(self, "early_stopping", self.early_stopping)
@@ -176,7 +202,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             "architecture": "mlp-relu-glorot",
             "hidden_dims": [int(d) for d in self.hidden_dims],
             "n_components": int(self.n_components),
-            "epochs": int(self.epochs),
+            "epochs": int(self.epochs_),
+            "precision": self.precision_,
             "batch_size": int(self.batch_size),
             "lr": float(self.lr),
             "early_stopping": bool(self.early_stopping),
@@ -213,6 +240,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         when weights were loaded (then ``module_`` and ``history_`` are set).
         """
         self.device_ = str(resolve_device(self.device))
+        self.epochs_ = auto_epochs(X.shape[0], self.batch_size) if self.epochs == "auto" else int(self.epochs)
+        self.precision_ = resolve_precision(self.precision, self.device_)
         seed = seed_from(self.random_state)
         self._init_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
         module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.n_components)
@@ -345,7 +374,10 @@ def _fit_together(estimators: list[Autoencoder], X: np.ndarray) -> None:
     first = pending[0][0]
     device = torch.device(first.device_)
     x = torch.from_numpy(X).to(device)
-    settings = dict(epochs=first.epochs, batch_size=first.batch_size, lr=first.lr, progress=first.verbose > 0)
+    settings = dict(
+        epochs=first.epochs_, batch_size=first.batch_size, lr=first.lr, precision=first.precision_,
+        progress=first.verbose > 0,
+    )
     generators = [torch.Generator(device=device).manual_seed(e._init_seed) for e, _ in pending]
     if len(pending) == 1:
         est, module = pending[0]

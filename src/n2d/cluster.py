@@ -8,7 +8,9 @@ k-means, spectral and agglomerative clustering.
 
 from __future__ import annotations
 
-__all__ = ["CLUSTERERS", "TorchGaussianMixture", "consensus_choice", "make_clusterer", "set_n_clusters"]
+__all__ = [
+    "CLUSTERERS", "TorchGaussianMixture", "consensus_choice", "fit_predict", "make_clusterer", "set_n_clusters",
+]
 
 
 def __getattr__(name):
@@ -59,6 +61,62 @@ def make_clusterer(name: str, n_clusters: int | None = None, random_state=None):
 
         return AgglomerativeClustering(n_clusters=k)
     raise ValueError(f"Unknown clusterer {name!r}; expected one of {CLUSTERERS} or an object with fit_predict.")
+
+
+def fit_predict(clusterer, X, *, progress: bool = False):
+    """Fit the clusterer stage on the embedding ``X`` and return its labels.
+
+    Narrow data runs with one BLAS/OpenMP thread (:func:`n2d._threads.narrow_work_limits`).
+    With ``progress``, a scikit-learn ``GaussianMixture`` with several starts
+    shows a bar over its starts: they run one at a time, sharing one random
+    generator, and the best by likelihood is kept, exactly as
+    ``GaussianMixture(n_init=...)`` does it, so the fitted mixture and labels
+    are the same.
+    """
+    from ._threads import narrow_work_limits
+
+    with narrow_work_limits(X.shape[1]):
+        if progress and _is_sklearn_gmm(clusterer) and clusterer.n_init > 1:
+            return _gmm_starts_with_progress(clusterer, X)
+        return clusterer.fit_predict(X)
+
+
+def _is_sklearn_gmm(est) -> bool:
+    from sklearn.mixture import GaussianMixture
+
+    return type(est) is GaussianMixture
+
+
+def _gmm_starts_with_progress(gmm, X):
+    import warnings
+
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils import check_random_state
+    from tqdm.auto import tqdm
+
+    rng = check_random_state(gmm.random_state)  # one generator, consumed start after start, as sklearn does
+    best, best_bound, best_labels = None, -np.inf, None
+    bar = tqdm(range(gmm.n_init), desc="mixture starts", unit="start", leave=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # judged once, on the kept start, below
+        for _ in bar:
+            one = clone(gmm).set_params(n_init=1, random_state=rng)
+            labels = one.fit_predict(X)
+            if best is None or one.lower_bound_ > best_bound:
+                best, best_bound, best_labels = one, one.lower_bound_, labels
+            bar.set_postfix(best=f"{best_bound:.4f}")
+    bar.close()
+    if not best.converged_:
+        warnings.warn(
+            "Best performing initialization did not converge. Try different init parameters, or increase "
+            "max_iter, tol, or check for degenerate data.", ConvergenceWarning, stacklevel=3,
+        )
+    for name, value in vars(best).items():
+        if name.endswith("_") and not name.startswith("_"):
+            setattr(gmm, name, value)
+    return best_labels
 
 
 def set_n_clusters(estimator, n_clusters: int):

@@ -10,9 +10,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_dims, check_float, check_int, check_random_state_param, resolve_device
+from ._utils import check_dims, check_epochs, check_float, check_int, check_random_state_param, resolve_device
 from .autoencoder import Autoencoder, fit_together
-from .cluster import CLUSTERERS, make_clusterer, set_n_clusters
+from ._threads import narrow_work_limits
+from .cluster import CLUSTERERS, fit_predict, make_clusterer, set_n_clusters
 from .manifold import MANIFOLDS, make_manifold
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,28 @@ def stage_seeds(random_state) -> tuple:
         return (None, None, None)
     rs = random_state if isinstance(random_state, np.random.RandomState) else np.random.RandomState(random_state)
     return tuple(int(s) for s in rs.randint(0, 2**31 - 1, size=3))
+
+
+def check_stage_params(stage: str, est) -> None:
+    """Check a stage's own parameters without fitting it; raise ValueError naming the stage.
+
+    n2d's stages check themselves (``_check_params``); scikit-learn estimators
+    declare their parameter constraints (``_validate_params``). Anything else is
+    taken as it is.
+    """
+    if est is None:
+        return
+    owner = next((c for c in type(est).__mro__ if "_check_params" in vars(c)), None)
+    if owner is not None and owner.__module__.split(".")[0] == "n2d":
+        check = est._check_params
+    elif hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
+        check = est._validate_params
+    else:
+        return
+    try:
+        check()
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"Invalid parameter of the {stage} stage ({type(est).__name__}): {exc}") from exc
 
 
 class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -79,8 +102,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         on a GPU costs far less than ``n_init`` separate trainings.
     hidden_dims, epochs, batch_size, lr : default=None
         Shortcuts for the autoencoder's parameters. ``None`` keeps the
-        autoencoder's own value (the paper's: ``(500, 500, 2000)``, 1000, 256,
-        1e-3); a value overrides it, also on an autoencoder passed explicitly.
+        autoencoder's own value (``(500, 500, 2000)``, ``"auto"``, 256, 1e-3:
+        the paper's architecture, batch and learning rate, and about 2,000
+        optimizer steps instead of its 1000 epochs); a value overrides it,
+        also on an autoencoder passed explicitly. ``epochs=1000`` is the
+        paper's training length.
     random_state : int, RandomState or None, default=None
         Seeds every stage (each gets its own seed drawn from this one). With an
         int, results on the CPU are reproducible and trained autoencoder weights
@@ -240,7 +266,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"{'' if stage == 'clusterer' else ', or None'}. Got {type(value).__name__} instead."
                 )
         check_dims(self, "hidden_dims", self.hidden_dims, allow_none=True)
-        check_int(self, "epochs", self.epochs, 0, allow_none=True)
+        check_epochs(self, self.epochs, allow_none=True)
         check_int(self, "batch_size", self.batch_size, 1, allow_none=True)
         check_float(self, "lr", self.lr, 0, low_open=True, allow_none=True)
 
@@ -260,6 +286,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             updates["random_state"] = seed
         if params.get("device") == "auto":  # torch stages follow N2D's device unless given their own
             updates["device"] = device
+        if type(est).__name__ == "TorchUMAP" and not est.get_params(deep=False).get("verbose"):
+            updates["verbose"] = self.verbose  # its layout's progress bar (epochs) shows with N2D's
         if isinstance(est, _OWN_STAGES):
             updates.update(device=device, verbose=self.verbose)
             if stage == "autoencoder":
@@ -312,7 +340,16 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
             return out
 
-        encoders = [self._resolve_stage("autoencoder", seeds[0], self.device_) for seeds in run_seeds]
+        # Every stage is built and its parameters checked now, before the
+        # autoencoder trains: a typo must not cost a training run.
+        stages = [
+            tuple(self._resolve_stage(stage, seed, self.device_) for stage, seed in zip(_STAGES, seeds))
+            for seeds in run_seeds
+        ]
+        for stage_set in stages:
+            for stage, est in zip(_STAGES, stage_set):
+                check_stage_params(stage, est)
+        encoders = [s[0] for s in stages]
         if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
             run("autoencoder", f"{len(encoders)} Autoencoders, trained together", lambda d: fit_together(encoders, d), X)
             codes = [e.transform(X) for e in encoders]
@@ -320,13 +357,14 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             codes = [X if e is None else run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
         self.autoencoder_sources_ = [getattr(e, "weights_source_", None) for e in encoders]
         runs = []
-        for encoder, code, seeds in zip(encoders, codes, run_seeds):
+        for (encoder, manifold, clusterer), code in zip(stages, codes):
             code = np.asarray(code, dtype=np.float32)
-            manifold = self._resolve_stage("manifold", seeds[1], self.device_)
-            clusterer = self._resolve_stage("clusterer", seeds[2], self.device_)
             emb = code if manifold is None else run("manifold", type(manifold).__name__, manifold.fit_transform, code)
             emb = np.ascontiguousarray(emb, dtype=np.float32)
-            labels = run("clusterer", type(clusterer).__name__, clusterer.fit_predict, emb)
+            labels = run(
+                "clusterer", type(clusterer).__name__,
+                lambda d, c=clusterer: fit_predict(c, d, progress=self.verbose > 0), emb,
+            )
             runs.append((encoder, manifold, clusterer, emb, np.asarray(labels).astype(np.int64, copy=False)))
         if self.n_init > 1:
             from .cluster import consensus_choice
@@ -427,7 +465,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "labels_")
         predict = self._clusterer_method("predict")
-        return np.asarray(predict(self._embed(X))).astype(np.int64, copy=False)
+        emb = self._embed(X)
+        with narrow_work_limits(emb.shape[1]):
+            return np.asarray(predict(emb)).astype(np.int64, copy=False)
 
     def predict_proba(self, X):
         """Posterior probability of each cluster for each sample (needs a probabilistic clusterer).
@@ -438,7 +478,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "labels_")
         predict_proba = self._clusterer_method("predict_proba")
-        return np.asarray(predict_proba(self._embed(X)))
+        emb = self._embed(X)
+        with narrow_work_limits(emb.shape[1]):
+            return np.asarray(predict_proba(emb))
 
     # ------------------------------------------------------------------ #
     # persistence

@@ -66,11 +66,12 @@ class Method:
 
         ae = Autoencoder(**_ae_params(settings)) if self.autoencoder else None
         manifold = self.manifold
-        if manifold == "umap":  # umap-learn, the paper's library, on the CPU; the torch UMAP on a GPU
+        if manifold == "umap":  # the setting says which: n2d's torch UMAP, or umap-learn on a CPU
             from .manifold import UMAP, TorchUMAP
 
             umap = {"n_neighbors": settings["n_neighbors"], "min_dist": settings["min_dist"]}
-            manifold = TorchUMAP(**umap, device=device) if device.startswith("cuda") else UMAP(**umap)
+            learn = settings.get("umap", "umap-learn on a CPU") != "n2d" and not device.startswith("cuda")
+            manifold = UMAP(**umap) if learn else TorchUMAP(**umap, device=device)
         elif manifold is not None:
             from .manifold import make_manifold
 
@@ -122,12 +123,16 @@ _COMMON = {
     "robust_runs": 3,
 }
 SETTINGS: dict[str, dict] = {
-    "cpu": {"epochs": 50, **_COMMON},
-    "paper": {"epochs": 1000, **_COMMON},
+    "default": {"epochs": "auto", "precision": "auto", "umap": "n2d", **_COMMON},
+    "cpu": {"epochs": 50, **_COMMON},  # float32, umap-learn on a CPU (the keys' defaults)
+    "paper": {"epochs": 1000, "precision": "float32", "umap": "umap-learn on a CPU", **_COMMON},
 }
-"""``"cpu"`` (the default) fits a laptop: 50 autoencoder epochs. ``"paper"`` is
-the paper's 1000 epochs, for a GPU. Everything else is the paper's and is the
-same for every dataset."""
+"""``"default"`` is what ``N2D()`` does: about 2,000 optimizer steps
+(``epochs="auto"``), bfloat16 mixed precision where the CPU has it, n2d's
+torch UMAP. ``"paper"`` is the paper's 1000 float32 epochs, for a GPU, with
+umap-learn (the paper's library) on a CPU. ``"cpu"`` is the earlier CPU
+setting (50 float32 epochs, umap-learn), under which
+``benchmarks/results/reproduce-cpu`` was made. Everything else is the paper's and the same for every dataset."""
 
 _CSV_FIELDS = (
     "dataset", "method", "seed", "status", "acc", "nmi", "ari", "seconds", "ae_seconds",
@@ -304,11 +309,19 @@ def _fmt(mean, std) -> str:
     return f"{mean:.3f}" + (f" ± {std:.3f}" if std is not None else "")
 
 
+def _epochs_text(settings: dict) -> str:
+    if settings["epochs"] == "auto":
+        from ._training import AUTO_STEPS
+
+        return f"autoencoder epochs 'auto' (about {AUTO_STEPS} optimizer steps), precision {settings.get('precision', 'float32')}"
+    return f"{settings['epochs']} autoencoder epochs"
+
+
 def markdown_table(summary: list[dict], datasets: list[str], methods: list[str], setting: str, settings: dict) -> str:
     """The comparison as Markdown: one table per metric, methods down, datasets across."""
     by_key = {(r["dataset"], r["method"]): r for r in summary}
     lines = [
-        f"Setting `{setting}`: {settings['epochs']} autoencoder epochs, UMAP n_neighbors {settings['n_neighbors']}, "
+        f"Setting `{setting}`: {_epochs_text(settings)}, UMAP n_neighbors {settings['n_neighbors']}, "
         f"min_dist {settings['min_dist']:g}; GMM {settings['gmm']}. Cells: mean ± sample std over seeds (n = runs); "
         "[paper] = the paper's figure where it reports one; not run = skipped for size (see the reason).",
         "",
@@ -403,6 +416,7 @@ def _ae_params(settings: dict) -> dict:
     return {
         "hidden_dims": tuple(settings["hidden_dims"]),
         "epochs": settings["epochs"],
+        "precision": settings.get("precision", "float32"),
         "batch_size": settings["batch_size"],
         "lr": settings["lr"],
     }
@@ -438,6 +452,7 @@ def reproduce(
     out="n2d-reproduce",
     *,
     paper: bool = False,
+    setting: str | None = None,
     epochs: int | None = None,
     n_samples: int | None = None,
     plot: bool = False,
@@ -462,7 +477,11 @@ def reproduce(
         Results folder. Rerunning with the same folder skips finished runs; a
         folder holding another setting's runs is refused.
     paper : bool, default=False
-        The paper's 1000 epochs (:data:`SETTINGS`) instead of the CPU setting.
+        The paper's setting (1000 float32 epochs; :data:`SETTINGS`), the same
+        as ``setting="paper"``.
+    setting : {"default", "paper", "cpu"} or None, default=None
+        Which of :data:`SETTINGS`; None means ``"default"`` (or ``"paper"``
+        with ``paper=True``).
     epochs : int or None, default=None
         Override the setting's autoencoder epochs (recorded in the settings).
     n_samples : int or None, default=None
@@ -493,7 +512,10 @@ def reproduce(
     from ._utils import resolve_device
 
     device_used = str(resolve_device(device))
-    setting = "paper" if paper else "cpu"
+    if setting is None:
+        setting = "paper" if paper else "default"
+    elif setting not in SETTINGS or (paper and setting != "paper"):
+        raise ValueError(f"setting must be one of {list(SETTINGS)} (and 'paper' with paper=True); got {setting!r}.")
     settings = dict(SETTINGS[setting])
     if epochs is not None:
         settings["epochs"] = _seed_count(epochs, "epochs")
