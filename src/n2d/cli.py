@@ -495,9 +495,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster(sub)
     _add_predict(sub)
     _add_reproduce(sub)
+    from ._cli_cache import add_parser as add_cache
     from ._cli_datasets import add_parser as add_datasets
 
     add_datasets(sub)
+    add_cache(sub)
     return parser
 
 
