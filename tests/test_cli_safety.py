@@ -251,3 +251,26 @@ def test_predict_never_overwrites_a_file_it_did_not_write(capsys, tmp_path, x_np
     assert main(["predict", str(saved_model), str(x_npy), "--out", str(out)]) == 0
     assert main(["predict", str(saved_model), str(x_npy), "--out", str(out)]) == 0
     assert out.read_text().startswith("index,cluster\n")
+
+
+def test_missing_data_file_is_reported_before_the_output_folder(capsys, tmp_path, expensive):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("x")
+    _refused(capsys, ["cluster", str(tmp_path / "nope.csv"), "--out", str(out)], expensive,
+             f"Data file not found: {tmp_path / 'nope.csv'}")
+
+
+def test_a_file_put_into_the_folder_during_the_fit_is_not_overwritten(capsys, tmp_path, x_npy, monkeypatch):
+    out = tmp_path / "o"
+    real_fit = N2D.fit
+
+    def fit(self, *a, **k):
+        out.mkdir()
+        (out / "labels.csv").write_text("the user's, written while n2d was fitting\n")
+        return real_fit(self, *a, **k)
+
+    monkeypatch.setattr(N2D, "fit", fit)
+    err = _error(capsys, ["cluster", str(x_npy), "--n-clusters", "3", "--out", str(out), *SMALL])
+    assert "it is a folder that n2d cluster did not write (it holds labels.csv)" in err
+    assert (out / "labels.csv").read_text() == "the user's, written while n2d was fitting\n"

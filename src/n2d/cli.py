@@ -177,9 +177,12 @@ def _source_name(args) -> tuple[bool, str]:
     """(is a file, short name) of the data argument, without loading it; unknown dataset names raise."""
     from ._files import SUFFIXES
     from .datasets import dataset_info
+    from .exceptions import DataFileError
 
     data = args.data
     if Path(data).suffix.lower() in SUFFIXES or Path(data).exists():
+        if not Path(data).is_file():
+            raise DataFileError(f"Data file not found: {data}")
         return True, Path(data).stem
     return False, dataset_info(data)["name"]
 
@@ -335,6 +338,7 @@ def cmd_cluster(args) -> int:
         scores = evaluate(y, labels)
         result.update(scores)
         print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**scores))
+    folder = OutputFolder.claim(out, planned)  # again: the folder may have changed during the fit
     folder.begin(planned)
     model.save(out / MODEL)
     folder.done(MODEL)
