@@ -24,8 +24,8 @@ def _add_columns_options(p):
     group = p.add_mutually_exclusive_group()
     group.add_argument(
         "--columns", metavar="COLS",
-        help="comma-separated CSV columns (header names or 0-based indices) to use as features; default: all "
-        "but the label column",
+        help="comma-separated columns to use as features: CSV header names or 0-based indices (indices also "
+        "work on .npy/.npz); default: all but the label column",
     )
     group.add_argument(
         "--drop-columns", metavar="COLS",
