@@ -5,8 +5,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from n2d import N2D
 
 _K1 = (
-    "the check sets n_clusters=1, which N2D rejects by design (one cluster is not a clustering; "
-    "issue 3 requires n_clusters >= 2); the property it checks is tested at n_clusters=3 by {}"
+    "the check sets n_clusters=1, which N2D rejects by design (one cluster is not a clustering, "
+    "so there is nothing to find); the property it checks is tested at n_clusters=3 by {}"
 )
 
 EXPECTED_FAILED = {

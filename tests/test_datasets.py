@@ -298,13 +298,13 @@ def test_usps_falls_back_to_jf_without_h5py(shared_data, monkeypatch):
     assert d.x.shape == (9298, 256) and d.x.max() == 2.0
 
 
-def test_usps_h5_only_without_h5py_names_the_extra(shared_data, tmp_path, monkeypatch):
+def test_usps_h5_only_without_h5py_names_h5py(shared_data, tmp_path, monkeypatch):
     _need(shared_data, "usps/usps.h5")
     home = tmp_path / "data"
     (home / "usps").mkdir(parents=True)
     (home / "usps" / "usps.h5").symlink_to(shared_data / "usps" / "usps.h5")
     monkeypatch.setitem(sys.modules, "h5py", None)
-    with pytest.raises(ImportError, match=r"pip install n2d\[usps\]"):
+    with pytest.raises(ImportError, match=r"pip install h5py\. "):
         ds.load_dataset("usps", data_home=home, download=False)
 
 
@@ -845,9 +845,11 @@ def test_cli_list(shared_data, capsys):
 
 def test_cli_verify_exit_codes(shared_data, tmp_path, capsys):
     _need(shared_data, *ds._PENDIGITS_FILES)
-    assert _run_cli(["datasets", "verify", "--data-dir", str(shared_data)]) == 0
+    # the shared folder lacks HAR's feature files, so verifying everything fails and says so
+    code = _run_cli(["datasets", "verify", "--data-dir", str(shared_data)])
     out = capsys.readouterr().out
     assert "mnist/train-images-idx3-ubyte.gz" in out and "mismatched" in out
+    assert code == (0 if _har_features_present(shared_data) else 1), out
     folder = _copy_dir(
         shared_data / "pendigits", tmp_path / "data" / "pendigits", ["pendigits.tra"]
     )
@@ -857,11 +859,44 @@ def test_cli_verify_exit_codes(shared_data, tmp_path, capsys):
     assert _run_cli(["datasets", "verify", "pendigits", "--data-dir", str(tmp_path / "data")]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "1 mismatched" in out
-    # missing files are reported but are not a failure
-    assert _run_cli(["datasets", "verify", "mnist", "--data-dir", str(tmp_path / "data")]) == 0
+    # a named dataset with missing files is a failure
+    assert _run_cli(["datasets", "verify", "mnist", "--data-dir", str(tmp_path / "data")]) == 1
     assert "missing" in capsys.readouterr().out
     with pytest.raises(ValueError, match="Unknown dataset"):
         _run_cli(["datasets", "verify", "cifar10"])
+
+
+def test_cli_verify_fails_when_a_named_dataset_is_missing(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    assert _run_cli(["datasets", "verify", "mnist-test", "--data-dir", str(empty)]) == 1
+    out = capsys.readouterr().out
+    assert "mnist/t10k-images-idx3-ubyte.gz  missing\n" in out
+    assert out.rstrip().endswith("not loadable: mnist-test (missing files)")
+    # pendigits is embedded, so it is complete anywhere
+    assert _run_cli(["datasets", "verify", "pendigits", "--data-dir", str(empty)]) == 0
+    assert "not loadable" not in capsys.readouterr().out
+    # several names at once: one missing is enough to fail
+    assert _run_cli(["datasets", "verify", "pendigits", "mnist-test", "--data-dir", str(empty)]) == 1
+    # no name checks every dataset, and here most are missing
+    assert _run_cli(["datasets", "verify", "--data-dir", str(empty)]) == 1
+    assert "not loadable: mnist, fashion, usps, har" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_cli_verify_usps_in_one_form_is_complete(tmp_path, monkeypatch, capsys):
+    """The .jf files alone load USPS, so the absent usps.h5 is reported as not needed, not as a failure."""
+    home = tmp_path / "data"
+    (home / "usps").mkdir(parents=True)
+    for part in ("train", "test"):
+        data = f"{part}\n".encode()
+        (home / "usps" / f"usps_{part}.jf").write_bytes(data)
+        _patch_entry(monkeypatch, f"usps/usps_{part}.jf", alg="sha256", digest=_sha256(data))
+    assert _run_cli(["datasets", "verify", "usps", "--data-dir", str(home)]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: " ".join(line.split()[1:]) for line in out.splitlines()[1:-1]}
+    assert lines["usps/usps.h5"] == "missing (not needed: usps loads from the other files)"
+    (home / "usps" / "usps_test.jf").write_bytes(b"changed\n")
+    assert _run_cli(["datasets", "verify", "usps", "--data-dir", str(home)]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
 
 
 def test_cli_fetch(shared_data, tmp_path, http_root, monkeypatch, capsys):

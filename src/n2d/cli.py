@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +16,46 @@ import numpy as np
 from ._version import __version__
 
 EXIT_ERROR = 2
+_MARKER = ".n2d-output.json"  # n2d._outdir.MARKER, spelt out so that building the parser imports nothing
+_LABELS_HEADER = "index,cluster"
+
+
+def _add_columns_options(p):
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--columns", metavar="COLS",
+        help="comma-separated columns to use as features: CSV header names or 0-based indices (indices also "
+        "work on .npy/.npz); default: all but the label column",
+    )
+    group.add_argument(
+        "--drop-columns", metavar="COLS",
+        help="comma-separated CSV columns (header names or 0-based indices) to leave out of the features",
+    )
 
 
 def _add_cluster(sub):
+    from .cluster import CLUSTERERS
+    from .manifold import MANIFOLDS
+
     p = sub.add_parser(
         "cluster",
         help="cluster a dataset or a data file",
         description="Fit N2D on a named dataset (e.g. pendigits) or a .npy/.npz/.csv file; "
-        "print time per stage and, when labels are known, ACC/NMI/ARI; write labels and the model.",
+        "print time per stage and, when labels are known, ACC/NMI/ARI; write labels, the model and result.json "
+        "into the output folder. Every check that does not need the trained autoencoder runs before training.",
     )
     p.add_argument("data", help="dataset name (see 'n2d datasets list') or a .npy/.npz/.csv file")
-    p.add_argument("--n-clusters", type=int, help="number of clusters (default: the dataset's classes)")
-    p.add_argument("--epochs", type=int, default=1000, help="autoencoder epochs (default: 1000, the paper's)")
-    p.add_argument("--batch-size", type=int, default=256, help="autoencoder batch size (default: 256)")
+    p.add_argument("--n-clusters", type=int,
+                   help="number of clusters, at least 2 (default: the dataset's classes)")
+    p.add_argument("--epochs", type=int, default=1000,
+                   help="autoencoder epochs (default: 1000, the paper's)")
+    p.add_argument("--batch-size", type=int, default=256,
+                   help="autoencoder batch size (default: 256)")
     p.add_argument("--hidden-dims", default="500,500,2000", help="encoder widths (default: 500,500,2000)")
-    p.add_argument("--manifold", default="umap", help="umap (default), tsne, isomap, lle or none")
-    p.add_argument("--clusterer", default="gmm", help="gmm (default), kmeans, spectral or agglomerative")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0); reproducible on CPU")
+    p.add_argument("--manifold", default="umap", help=f"{', '.join(MANIFOLDS)} or none (default: umap)")
+    p.add_argument("--clusterer", default="gmm", help=f"{', '.join(CLUSTERERS)} (default: gmm)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed (default: 0); reproducible on CPU")
     p.add_argument(
         "--n-init", type=int, default=1,
         help="whole N2D runs (seeds seed..seed+n-1); keep the one that agrees most with the others (default: 1)",
@@ -39,12 +64,21 @@ def _add_cluster(sub):
     p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
     p.add_argument("--label-column", help="CSV column (name or 0-based index) holding true labels")
-    p.add_argument("--out", help="output directory (default: n2d-out/<data name>)")
+    _add_columns_options(p)
+    p.add_argument(
+        "--out",
+        help="output folder (default: n2d-out/<data name>): new, empty, or written by n2d cluster before "
+        f"(marked by {_MARKER}); files n2d did not write are never overwritten",
+    )
     p.add_argument("--no-cache", action="store_true", help="train the autoencoder even if cached weights exist")
+    p.add_argument(
+        "--weights", metavar="FILE",
+        help="pretrained autoencoder weights (.safetensors from Autoencoder.save_weights); nothing is trained",
+    )
     p.add_argument(
         "--plot",
         action="store_true",
-        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; needs n2d[plot]",
+        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; needs matplotlib",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_cluster)
@@ -54,119 +88,357 @@ def _add_predict(sub):
     p = sub.add_parser(
         "predict",
         help="predict clusters of new data with a saved model",
-        description="Load a model written by 'n2d cluster' and write the cluster of each row of FILE.",
+        description="Load a model written by 'n2d cluster' and write the cluster of each row of FILE. A CSV with "
+        "a header is matched to the model's features by column name (in any order).",
     )
     p.add_argument("model", help="model directory written by 'n2d cluster' (<out>/model)")
     p.add_argument("file", help=".npy, .npz or .csv file with the same features as the training data")
     p.add_argument("--label-column", help="CSV column holding true labels (scored if present)")
-    p.add_argument("--out", help="labels CSV to write (default: <file stem>.labels.csv beside FILE)")
+    _add_columns_options(p)
+    p.add_argument(
+        "--out",
+        help="labels CSV to write (default: <file stem>.labels.csv beside FILE); an existing file is replaced "
+        "only if it is an n2d labels file",
+    )
     p.set_defaults(func=cmd_predict)
 
 
-def _load_input(args):
-    """Features, labels (or None), class names (or None), a short name and the default k."""
-    from ._files import SUFFIXES, read_data_file
-    from .datasets import load_dataset
+# --------------------------------------------------------------------------- #
+# Checks that run before any data is loaded or anything is trained
+# --------------------------------------------------------------------------- #
+
+
+def _choice(option: str, value: str, allowed) -> str:
+    import difflib
+
+    v = value.strip().lower()
+    if v not in allowed:
+        close = difflib.get_close_matches(v, allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"{option} must be one of {', '.join(allowed)}; got {value!r}{hint}.")
+    return v
+
+
+def _check_cluster_args(args) -> dict:
+    """Validate every option that does not need the data; returns the N2D settings they give."""
+    from ._utils import resolve_device
+    from .cluster import CLUSTERERS
+    from .manifold import MANIFOLDS
+
+    for option, value, low, high in (
+        ("--n-clusters", args.n_clusters, 2, None),
+        ("--epochs", args.epochs, 0, None),
+        ("--batch-size", args.batch_size, 1, None),
+        ("--n-init", args.n_init, 1, None),
+        ("--seed", args.seed, 0, 2**32 - 1),
+    ):
+        if value is not None and (value < low or (high is not None and value > high)):
+            allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+            raise ValueError(f"{option} must be {allowed}; got {value}.")
+    manifold = _choice("--manifold", args.manifold, (*MANIFOLDS, "none"))
+    clusterer = _choice("--clusterer", args.clusterer, CLUSTERERS)
+    try:
+        hidden = tuple(int(v) for v in str(args.hidden_dims).split(",") if v.strip())
+    except ValueError:
+        hidden = None
+    if hidden is None or any(d < 1 for d in hidden):
+        raise ValueError(
+            f"--hidden-dims must be comma-separated positive integers, e.g. 500,500,2000; got {args.hidden_dims!r}."
+        )
+    device = resolve_device(args.device)  # e.g. cuda without a GPU: fail now, not after loading the data
+    if args.plot:
+        from .plotting import _matplotlib
+
+        _matplotlib()  # fail now, not after a long fit, if matplotlib is missing
+    if args.weights is not None:
+        _check_weights_file(args.weights)
+    return dict(
+        manifold=None if manifold == "none" else manifold, clusterer=clusterer, hidden_dims=hidden, device=str(device)
+    )
+
+
+def _check_weights_file(path) -> None:
+    """Fail early if --weights is not a readable safetensors file (its shapes are checked before training)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights {path}: no such file.")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = list(f.keys())
+    except Exception as exc:
+        raise ValueError(f"--weights {path} is not a readable safetensors weights file ({exc}).") from None
+    if not keys:
+        raise ValueError(f"--weights {path} holds no tensors.")
+
+
+def _source_name(args) -> tuple[bool, str]:
+    """(is a file, short name) of the data argument, without loading it; unknown dataset names raise."""
+    from ._files import SUFFIXES
+    from .datasets import dataset_info
+    from .exceptions import DataFileError
 
     data = args.data
     if Path(data).suffix.lower() in SUFFIXES or Path(data).exists():
-        x, y = read_data_file(data, args.label_column)
+        if not Path(data).is_file():
+            raise DataFileError(f"Data file not found: {data}")
+        return True, Path(data).stem
+    return False, dataset_info(data)["name"]
+
+
+def _load_input(args, is_file: bool):
+    """Features, labels (or None), class names (or None), feature names (or None) and the number of clusters."""
+    from ._files import read_data
+    from .datasets import load_dataset
+
+    if is_file:
+        d = read_data(args.data, args.label_column, args.columns, args.drop_columns)
         k = args.n_clusters
         if k is None:
-            if y is None:
-                raise ValueError(f"{data} has no labels, so --n-clusters is required.")
-            k = len(np.unique(y))
-        return x, y, None, Path(data).stem, k
-    ds = load_dataset(data, data_home=args.data_dir, download=not args.no_download)
-    return ds.x, ds.y, ds.target_names, ds.name, args.n_clusters or ds.n_clusters
+            if d.y is None:
+                raise ValueError(f"{args.data} has no labels, so --n-clusters is required.")
+            k = len(np.unique(d.y))
+        return d.x, d.y, None, d.feature_names, k
+    if args.label_column is not None or args.columns is not None or args.drop_columns is not None:
+        raise ValueError("--label-column, --columns and --drop-columns apply to data files, not to named datasets.")
+    ds = load_dataset(args.data, data_home=args.data_dir, download=not args.no_download)
+    return ds.x, ds.y, ds.target_names, None, args.n_clusters or ds.n_clusters
 
 
 def _write_labels(path: Path, labels, y_true=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ._utils import atomic_path
+
     cols = [np.arange(len(labels)), labels] + ([y_true] if y_true is not None else [])
-    header = "index,cluster" + (",true_label" if y_true is not None else "")
-    with open(path, "w") as f:
+    header = _LABELS_HEADER + (",true_label" if y_true is not None else "")
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write(header + "\n")
         for row in zip(*cols):
             f.write(",".join(str(v) for v in row) + "\n")
 
 
+def _jsonable(value):
+    """A JSON-safe copy of a parameter value (numbers, strings, lists, dicts; anything else as its repr)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def _stage_record(est):
+    if est is None:
+        return None
+    cls = type(est)
+    params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+    return {"class": f"{cls.__module__}.{cls.__qualname__}", "params": _jsonable(params)}
+
+
+def _run_report(model, args) -> tuple[list[dict], str]:
+    """Per run: seed and where its autoencoder came from; and the line that says so."""
+    sources = getattr(model, "autoencoder_sources_", None) or [None] * args.n_init
+    runs, words = [], []
+    for i, source in enumerate(sources):
+        seed = args.seed + i
+        epochs = args.epochs if source == "trained" else 0
+        runs.append({"run": i, "seed": seed, "autoencoder": source, "epochs_trained": epochs})
+        what = {
+            "trained": f"trained {args.epochs} epochs", "cache": "reused cached weights", "weights": "given weights",
+        }.get(source, "none")
+        words.append(what if len(sources) == 1 else f"run {i} (seed {seed}) {what}")
+    line = "autoencoder: " + words[0] if len(sources) == 1 else (
+        "autoencoders: " + "; ".join(words) + f"; kept run {model.best_init_}"
+    )
+    return runs, line
+
+
 def cmd_cluster(args) -> int:
     from . import N2D
+    from ._env import environment
+    from ._outdir import MODEL, OutputFolder
     from .autoencoder import Autoencoder
     from .metrics import evaluate
 
-    if args.plot:
-        from .plotting import _matplotlib
-
-        _matplotlib()  # fail now, not after a long fit, if matplotlib is missing
-    x, y, names, name, k = _load_input(args)
-    try:
-        hidden = tuple(int(v) for v in str(args.hidden_dims).split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"--hidden-dims must be comma-separated integers, e.g. 500,500,2000; got {args.hidden_dims!r}.") from None
-    manifold = None if args.manifold.lower() == "none" else args.manifold.lower()
+    settings = _check_cluster_args(args)
+    is_file, name = _source_name(args)
+    out = Path(args.out or Path("n2d-out") / name)
+    planned = [MODEL, "labels.csv", "result.json"] + (["clusters.png"] if args.plot else [])
+    folder = OutputFolder.claim(out, planned)  # refuse a user's folder or file before anything expensive
+    x, y, names, feature_names, k = _load_input(args, is_file)
     verbose = 0 if args.quiet else 1
     model = N2D(
         n_clusters=k,
-        autoencoder=Autoencoder(cache=not args.no_cache),
-        manifold=manifold,
-        clusterer=args.clusterer.lower(),
+        autoencoder=Autoencoder(cache=not args.no_cache, weights=args.weights),
+        manifold=settings["manifold"],
+        clusterer=settings["clusterer"],
         n_init=args.n_init,
-        hidden_dims=hidden,
+        hidden_dims=settings["hidden_dims"],
         epochs=args.epochs,
         batch_size=args.batch_size,
         random_state=args.seed,
         device=args.device,
         verbose=verbose,
     )
-    out = Path(args.out or Path("n2d-out") / name)
     print(f"n2d {__version__}: clustering {name} ({x.shape[0]} x {x.shape[1]}) into {k} clusters", flush=True)
+    started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     labels = model.fit_predict(x)
     total = time.perf_counter() - t0
-    ae = model.autoencoder_
-    if ae is not None:
-        how = {"cache": "reused cached weights", "weights": "given weights"}.get(ae.weights_source_, f"{ae.n_iter_} epochs")
-        print(f"device: {model.device_}; autoencoder: {how}")
+    if feature_names is not None:
+        model.feature_names_in_ = np.asarray(feature_names, dtype=object)  # predict then matches columns by name
+    runs, how = _run_report(model, args)
+    print(f"device: {model.device_}; {how}")
     for stage, sec in model.timings_.items():
         print(f"  {stage:<12} {sec:8.1f} s")
     print(f"  {'total':<12} {total:8.1f} s")
-    result = {"data": name, "n_samples": int(x.shape[0]), "n_clusters": int(k), "seconds": model.timings_, "total_seconds": total}
+    result = {
+        "data": name,
+        "source": str(Path(args.data).resolve()) if is_file else f"dataset {name}",
+        "n_samples": int(x.shape[0]),
+        "n_features": int(x.shape[1]),
+        "feature_names": feature_names,
+        "n_clusters": int(k),
+        "settings": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "hidden_dims": list(settings["hidden_dims"]),
+            "seed": args.seed,
+            "n_init": args.n_init,
+            "manifold": settings["manifold"] or "none",
+            "clusterer": settings["clusterer"],
+            "device": args.device,
+            "device_used": model.device_,
+            "cache": not args.no_cache,
+            "weights": None if args.weights is None else str(Path(args.weights).resolve()),
+            "label_column": args.label_column,
+            "columns": args.columns,
+            "drop_columns": args.drop_columns,
+        },
+        "stages": {
+            "autoencoder": _stage_record(model.autoencoder_),
+            "manifold": _stage_record(model.manifold_),
+            "clusterer": _stage_record(model.clusterer_),
+        },
+        "runs": runs,
+        "best_init": int(model.best_init_),
+        "init_scores": [float(s) for s in model.init_scores_],
+        "seconds": model.timings_,
+        "total_seconds": total,
+        "started": started.isoformat(timespec="seconds"),
+        "command": shlex.join(["n2d", *getattr(args, "argv", sys.argv[1:])]),
+        "environment": environment(),
+    }
     if y is not None:
         scores = evaluate(y, labels)
         result.update(scores)
         print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**scores))
+    folder = OutputFolder.claim(out, planned)  # again: the folder may have changed during the fit
+    folder.begin(planned)
+    model.save(out / MODEL)
+    folder.done(MODEL)
     _write_labels(out / "labels.csv", labels, y)
-    model.save(out / "model")
-    (out / "result.json").write_text(json.dumps(result, indent=1))
-    written = [out / "labels.csv", out / "model", out / "result.json"]
+    folder.done("labels.csv")
     if args.plot:
         from .plotting import plot_model
 
         print("plotting: 2-D UMAP of the code ...", flush=True)
+        t1 = time.perf_counter()
         plot_model(model, x, y, labels=labels, target_names=names, path=out / "clusters.png", title=f"N2D on {name}")
-        written.append(out / "clusters.png")
+        result["plot_seconds"] = time.perf_counter() - t1
+        folder.done("clusters.png")
+    else:
+        folder.remove_stale("clusters.png")  # an earlier run's plot would not show these labels
+    from ._utils import atomic_path
+
+    with atomic_path(out / "result.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+    folder.done("result.json")
+    written = [out / n for n in planned]
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
+def _check_predict_out(path: Path, data_file: Path, model_dir: Path) -> None:
+    """Refuse, before loading anything, to write the labels over a file n2d did not write."""
+    if path.resolve() == data_file.resolve():
+        raise FileExistsError(f"--out {path} is the input file; give another name for the labels.")
+    if path.resolve() == model_dir.resolve() or path.is_dir():
+        raise FileExistsError(f"--out {path} is a folder; give a file name for the labels CSV.")
+    if path.exists():
+        try:
+            with open(path, encoding="utf-8") as f:
+                first = f.readline().strip()
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if first.split(",")[:2] != _LABELS_HEADER.split(","):
+            raise FileExistsError(
+                f"Refusing to overwrite {path}: it is not a labels file written by n2d. "
+                "Move it away or give another --out."
+            )
+
+
+def _match_columns(model, d, path) -> np.ndarray:
+    """The features of ``d`` in the model's column order, matched by CSV header name where the model has names."""
+    fitted = getattr(model, "feature_names_in_", None)
+    x = d.x
+    if fitted is None or d.feature_names is None:
+        if x.shape[1] != model.n_features_in_:
+            raise ValueError(f"{path} has {x.shape[1]} features, but the model was fitted on {model.n_features_in_}.")
+        if fitted is not None:
+            print(
+                f"note: {path} has no column names; its {x.shape[1]} columns are taken in the training order "
+                f"({', '.join(str(n) for n in fitted[:5])}{', ...' if len(fitted) > 5 else ''})",
+                file=sys.stderr,
+            )
+        return x
+    fitted = [str(n) for n in fitted]
+    have = list(d.feature_names)
+    missing = [n for n in fitted if n not in have]
+    extra = [n for n in have if n not in fitted]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {_some(missing)}")
+        if extra:
+            parts.append(f"column(s) {_some(extra)} the model was not fitted on")
+        hint = " (leave them out with --drop-columns, or name a label column with --label-column)" if extra else ""
+        raise ValueError(f"{path} does not match the model's features: {'; '.join(parts)}{hint}.")
+    order = [have.index(n) for n in fitted]
+    if order != list(range(len(order))):
+        print(f"note: {path} has the model's columns in another order; they are matched by name", file=sys.stderr)
+    return np.ascontiguousarray(x[:, order])
+
+
+def _some(names, limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
 def cmd_predict(args) -> int:
-    from ._files import read_data_file
+    import warnings
+
+    from ._files import read_data
     from .estimator import N2D
     from .metrics import evaluate
 
-    model = N2D.load(args.model)
-    x, y = read_data_file(args.file, args.label_column)
-    if x.shape[1] != model.n_features_in_:
-        raise ValueError(
-            f"{args.file} has {x.shape[1]} features, but the model at {args.model} was fitted on {model.n_features_in_}."
-        )
-    labels = model.predict(x)
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".labels.csv")
-    _write_labels(out, labels, y)
-    if y is not None:
-        print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**evaluate(y, labels)))
+    _check_predict_out(out, Path(args.file), Path(args.model))
+    model = N2D.load(args.model)
+    d = read_data(args.file, args.label_column, args.columns, args.drop_columns)
+    x = _match_columns(model, d, args.file)
+    with warnings.catch_warnings():
+        # columns were matched by name above; the array itself carries none
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        labels = model.predict(x)
+    _write_labels(out, labels, d.y)
+    if d.y is not None:
+        print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**evaluate(d.y, labels)))
     print(f"wrote {len(labels)} labels to {out}")
     return 0
 
@@ -191,7 +463,7 @@ def _add_reproduce(sub):
     p.add_argument("--paper", action="store_true", help="the paper's 1000 autoencoder epochs (default: 50, for a CPU)")
     p.add_argument("--epochs", type=int, help="override the autoencoder epochs of the setting")
     p.add_argument("--n-samples", type=int, help="use a fixed random subset of each dataset (quick trials)")
-    p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs n2d[plot])")
+    p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs matplotlib)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
@@ -227,9 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster(sub)
     _add_predict(sub)
     _add_reproduce(sub)
+    from ._cli_cache import add_parser as add_cache
     from ._cli_datasets import add_parser as add_datasets
 
     add_datasets(sub)
+    add_cache(sub)
     return parser
 
 
@@ -242,7 +516,9 @@ def main(argv=None) -> int:
     import os
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)

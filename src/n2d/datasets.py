@@ -910,15 +910,15 @@ def _parse_usps_h5(paths: dict[str, Path]):
     usps.h5 holds the .jf grey values divided by 2 (values in [0, 1]); the N2D
     reference code (``load_usps``) uses the .jf values unscaled, in [0, 2], so
     the h5 data is multiplied by :data:`_USPS_SCALE` to give the same input.
-    Needs h5py (``pip install n2d[usps]``).
+    Needs h5py (``pip install h5py``).
     """
     path = paths["usps/usps.h5"]
     try:
         import h5py
     except ImportError:
         raise ImportError(
-            f"Reading {path} needs h5py, which is not installed: pip install n2d[usps] "
-            "(or pip install h5py). Alternatively put usps_train.jf and usps_test.jf in "
+            f"Reading {path} needs h5py, which is not installed: pip install h5py. "
+            "Alternatively put usps_train.jf and usps_test.jf in "
             "the same folder; n2d reads those without h5py."
         ) from None
     xs, ys = [], []
@@ -1134,7 +1134,7 @@ def _sources(spec: _Spec, home: Path, download: bool):
     if h5_blocked:
         raise ImportError(
             f"{home / 'usps' / 'usps.h5'} is present but reading it needs h5py, which is not "
-            "installed: pip install n2d[usps] (or pip install h5py). Alternatively put "
+            "installed: pip install h5py. Alternatively put "
             f"usps_train.jf and usps_test.jf in {home / 'usps'}; n2d reads those without h5py."
         )
 

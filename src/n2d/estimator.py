@@ -139,6 +139,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         Each run's mean agreement (ARI) with the other runs; the kept run,
         ``best_init_``, has the highest. ``[1.0]`` when ``n_init=1``.
     best_init_ : int
+    autoencoder_sources_ : list of str or None
+        Where each run's autoencoder weights came from: ``"trained"``,
+        ``"cache"`` or ``"weights"`` (given), or None for a skipped stage or an
+        autoencoder without ``weights_source_``. ``autoencoder_`` is run
+        ``best_init_``'s.
 
     See Also
     --------
@@ -352,6 +357,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             codes = [e.transform(X) for e in encoders]
         else:
             codes = [X if e is None else run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
+        self.autoencoder_sources_ = [getattr(e, "weights_source_", None) for e in encoders]
         runs = []
         for (encoder, manifold, clusterer), code in zip(stages, codes):
             code = np.asarray(code, dtype=np.float32)

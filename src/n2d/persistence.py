@@ -460,7 +460,7 @@ def load_model(path):
         saved_by = versions.get("n2d", "a newer n2d") if isinstance(versions, dict) else "a newer n2d"
         raise ModelFormatError(
             f"{path} was saved by n2d {saved_by} in model format {version}; this n2d ({__version__}) reads "
-            f"formats up to {FORMAT_VERSION}. Upgrade n2d (pip install -U n2d) to load it."
+            f"formats up to {FORMAT_VERSION}. Upgrade n2d (install a newer version from its source) to load it."
         )
     arrays_path = path / ARRAYS
     if not arrays_path.is_file():

@@ -6,7 +6,8 @@ predicted clusters or, when the true classes are known, two plots side by side
 (:func:`plot_clusters`). :func:`plot_model` does both for a fitted
 :class:`n2d.N2D` and can save the figure as a PNG.
 
-matplotlib is an optional dependency (``pip install 'n2d[plot]'``). It is
+matplotlib is an optional dependency (``pip install matplotlib``, or the ``plot``
+extra when installing n2d from its source: ``pip install ".[plot]"``). It is
 imported only when a function here is called, so importing this module is cheap
 and works without it.
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 __all__ = ["plot_clusters", "embed_2d", "plot_model"]
 
-_INSTALL_HINT = "n2d.plotting needs matplotlib: pip install 'n2d[plot]'"
+_INSTALL_HINT = "n2d.plotting needs matplotlib, which is not installed: pip install matplotlib"
 _RASTERIZE_ABOVE = 5000
 """Scatter plots with more points than this are rasterized inside vector outputs (PDF, SVG)."""
 
