@@ -171,7 +171,7 @@ def test_cli_help_and_version():
     proc = _run("--help")
     assert proc.returncode == 0 and "cluster" in proc.stdout and "predict" in proc.stdout and "datasets" in proc.stdout
     proc = _run("cluster", "--help")
-    assert "--epochs" in proc.stdout and "1000" in proc.stdout
+    assert "--epochs" in proc.stdout and "'auto'" in proc.stdout and "--paper" in proc.stdout
 
 
 SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -344,3 +344,29 @@ def test_cli_result_json_says_how_the_result_was_made(tmp_path, blobs):
     env = r["environment"]
     assert env["torch"] == package_versions()["torch"] and env["numpy"] and env["cpu"] and env["python"]
     assert r["n_features"] == 8 and r["started"]
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ([], ("auto", "auto")),
+        (["--paper"], (1000, "float32")),
+        (["--epochs", "7", "--precision", "bfloat16"], (7, "bfloat16")),
+    ],
+)
+def test_cli_training_settings_reach_the_autoencoder(tmp_path, blobs, monkeypatch, options, expected):
+    """The default is N2D's own (epochs and precision 'auto'); --paper is the paper's 1000 float32 epochs."""
+    from n2d import N2D
+
+    seen = {}
+
+    def fake_fit(self, X, y=None):
+        seen["ae"] = (self.autoencoder.epochs, self.autoencoder.precision, self.epochs)
+        raise RuntimeError("stopped before training")
+
+    monkeypatch.setattr(N2D, "fit", fake_fit)
+    np.save(tmp_path / "x.npy", blobs[0])
+    code = main(["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--out", str(tmp_path / "o"), "-q", *options])
+    assert code != 0 and "ae" in seen
+    ae_epochs, ae_precision, n2d_epochs = seen["ae"]
+    assert (n2d_epochs, ae_precision) == expected

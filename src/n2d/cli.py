@@ -47,8 +47,14 @@ def _add_cluster(sub):
     p.add_argument("data", help="dataset name (see 'n2d datasets list') or a .npy/.npz/.csv file")
     p.add_argument("--n-clusters", type=int,
                    help="number of clusters, at least 2 (default: the dataset's classes)")
-    p.add_argument("--epochs", type=int, default=1000,
-                   help="autoencoder epochs (default: 1000, the paper's)")
+    p.add_argument("--epochs", default=None,
+                   help="autoencoder epochs: 'auto' (default: about 2,000 optimizer steps, e.g. 47 epochs on "
+                        "pendigits, 8 on MNIST) or a number (1000 is the paper's)")
+    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=None,
+                   help="training arithmetic: auto (default: bfloat16 mixed precision on CPUs with native bf16, "
+                        "else float32), float32 or bfloat16")
+    p.add_argument("--paper", action="store_true",
+                   help="the paper's training: 1000 float32 epochs (same as --epochs 1000 --precision float32)")
     p.add_argument("--batch-size", type=int, default=256,
                    help="autoencoder batch size (default: 256)")
     p.add_argument("--hidden-dims", default="500,500,2000", help="encoder widths (default: 500,500,2000)")
@@ -119,6 +125,19 @@ def _choice(option: str, value: str, allowed) -> str:
     return v
 
 
+def _epochs_arg(text):
+    """``--epochs``: None (not given), 'auto' or an integer >= 0."""
+    if text is None or text == "auto" or isinstance(text, int):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"--epochs must be 'auto' or an integer >= 0; got {text!r}.")
+    return value
+
+
 def _check_cluster_args(args) -> dict:
     """Validate every option that does not need the data; returns the N2D settings they give."""
     from ._utils import resolve_device
@@ -127,7 +146,6 @@ def _check_cluster_args(args) -> dict:
 
     for option, value, low, high in (
         ("--n-clusters", args.n_clusters, 2, None),
-        ("--epochs", args.epochs, 0, None),
         ("--batch-size", args.batch_size, 1, None),
         ("--n-init", args.n_init, 1, None),
         ("--seed", args.seed, 0, 2**32 - 1),
@@ -135,6 +153,15 @@ def _check_cluster_args(args) -> dict:
         if value is not None and (value < low or (high is not None and value > high)):
             allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
             raise ValueError(f"{option} must be {allowed}; got {value}.")
+    args.epochs = _epochs_arg(args.epochs)
+    if args.paper:
+        if args.epochs not in (None, 1000) or args.precision not in (None, "float32"):
+            raise ValueError(
+                "--paper means --epochs 1000 --precision float32; drop --epochs/--precision or drop --paper."
+            )
+        args.epochs, args.precision = 1000, "float32"
+    args.epochs = "auto" if args.epochs is None else args.epochs
+    args.precision = args.precision or "auto"
     manifold = _choice("--manifold", args.manifold, (*MANIFOLDS, "none"))
     clusterer = _choice("--clusterer", args.clusterer, CLUSTERERS)
     try:
@@ -246,10 +273,11 @@ def _run_report(model, args) -> tuple[list[dict], str]:
     runs, words = [], []
     for i, source in enumerate(sources):
         seed = args.seed + i
-        epochs = args.epochs if source == "trained" else 0
+        trained = getattr(model.autoencoder_, "epochs_", args.epochs)
+        epochs = trained if source == "trained" else 0
         runs.append({"run": i, "seed": seed, "autoencoder": source, "epochs_trained": epochs})
         what = {
-            "trained": f"trained {args.epochs} epochs", "cache": "reused cached weights", "weights": "given weights",
+            "trained": f"trained {trained} epochs", "cache": "reused cached weights", "weights": "given weights",
         }.get(source, "none")
         words.append(what if len(sources) == 1 else f"run {i} (seed {seed}) {what}")
     line = "autoencoder: " + words[0] if len(sources) == 1 else (
@@ -274,7 +302,7 @@ def cmd_cluster(args) -> int:
     verbose = 0 if args.quiet else 1
     model = N2D(
         n_clusters=k,
-        autoencoder=Autoencoder(cache=not args.no_cache, weights=args.weights),
+        autoencoder=Autoencoder(cache=not args.no_cache, weights=args.weights, precision=args.precision),
         manifold=settings["manifold"],
         clusterer=settings["clusterer"],
         n_init=args.n_init,
@@ -306,6 +334,9 @@ def cmd_cluster(args) -> int:
         "n_clusters": int(k),
         "settings": {
             "epochs": args.epochs,
+            "epochs_resolved": getattr(model.autoencoder_, "epochs_", None),
+            "precision": args.precision,
+            "precision_used": getattr(model.autoencoder_, "precision_", None),
             "batch_size": args.batch_size,
             "hidden_dims": list(settings["hidden_dims"]),
             "seed": args.seed,
@@ -460,7 +491,11 @@ def _add_reproduce(sub):
     p.add_argument("--seeds", type=int, default=5, help="seeds for AE + GMM and N2D (default: 5)")
     p.add_argument("--baseline-seeds", type=int, help="seeds for the other methods (default: as --seeds)")
     p.add_argument("--out", default="n2d-reproduce", help="results folder (default: n2d-reproduce)")
-    p.add_argument("--paper", action="store_true", help="the paper's 1000 autoencoder epochs (default: 50, for a CPU)")
+    p.add_argument("--paper", action="store_true",
+                   help="the paper's setting: 1000 float32 autoencoder epochs, umap-learn on a CPU (same as --setting paper)")
+    p.add_argument("--setting", choices=("default", "paper", "cpu"), default=None,
+                   help="default (N2D's own default: epochs 'auto', auto precision), paper, or cpu (the earlier "
+                        "50-epoch CPU setting of benchmarks/results/reproduce-cpu)")
     p.add_argument("--epochs", type=int, help="override the autoencoder epochs of the setting")
     p.add_argument("--n-samples", type=int, help="use a fixed random subset of each dataset (quick trials)")
     p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs matplotlib)")
@@ -475,7 +510,8 @@ def cmd_reproduce(args) -> int:
     from .reproduce import load_runs, reproduce
 
     reproduce(
-        args.datasets, args.methods, args.seeds, args.baseline_seeds, args.out, paper=args.paper, epochs=args.epochs,
+        args.datasets, args.methods, args.seeds, args.baseline_seeds, args.out, paper=args.paper, setting=args.setting,
+        epochs=args.epochs,
         n_samples=args.n_samples, plot=args.plot,
         data_home=args.data_dir, download=not args.no_download, device=args.device, verbose=0 if args.quiet else 1,
     )
