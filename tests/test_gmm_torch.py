@@ -440,7 +440,6 @@ def test_model_fitted_on_a_missing_gpu_predicts_on_cpu(separated):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
 def test_cuda_agrees_with_cpu(overlapping):
     x, _, means = overlapping
     for kw in ({"means_init": means}, {"random_state": 0, "n_init": 3}):

@@ -408,7 +408,6 @@ def test_torch_umap_cuda_without_gpu_raises(blobs):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
 def test_torch_umap_on_gpu_matches_cpu_quality(codes):
     c, y = codes
     gpu = TorchUMAP(n_components=10, random_state=0, device="cuda").fit(c)
