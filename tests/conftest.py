@@ -85,6 +85,16 @@ def gpu_fit_settings():
     return dict(n_clusters=3, hidden_dims=(32,), epochs=5, batch_size=32, random_state=0, verbose=0)
 
 
+@pytest.fixture
+def deterministic_cuda(monkeypatch):
+    """torch.use_deterministic_algorithms(True), with the cuBLAS workspace setting CUDA then requires."""
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(before)
+
+
 @pytest.fixture(scope="session")
 def pendigits():
     """The full pendigits data (10,992 x 16, scaled to [0, 1]) and labels."""

@@ -307,3 +307,95 @@ def test_training_draws_with_generators_of_the_data_device(monkeypatch, data, st
     _train(data, stacked=stacked, epochs=1)
     assert len(asked) == (2 if stacked else 1)
     assert all(isinstance(g, torch.Generator) and d == data.device for g, d in asked)
+
+
+# --------------------------------------------------------------------------- #
+# 7: nothing in the torch UMAP and GMM that CUDA refuses under deterministic algorithms
+# --------------------------------------------------------------------------- #
+
+
+def _refused_on_cuda(func, args, kwargs) -> str | None:
+    """Why CUDA raises for this ATen call under ``torch.use_deterministic_algorithms(True)``, else None.
+
+    From the list in ``torch.use_deterministic_algorithms``' documentation of
+    operations that "will throw a RuntimeError when mode=True" on CUDA tensors
+    and can appear in tensor code like ours (plus ``kthvalue``, whose CUDA
+    kernel also alerts).
+    """
+    name = func.overloadpacket.__name__.rstrip("_")
+    overload = func._overloadname
+
+    def arg(i, key, default=None):
+        return args[i] if len(args) > i else kwargs.get(key, default)
+
+    if name == "cumsum":
+        dtype = kwargs.get("dtype") or arg(0, "self").dtype
+        if dtype.is_floating_point or dtype.is_complex:
+            return f"cumsum of {dtype}"
+    if name == "scatter_reduce" and arg(4, "reduce") == "prod":
+        return 'scatter_reduce(reduce="prod")'
+    if name in ("put", "histc", "kthvalue"):
+        return name
+    if name == "bincount" and arg(1, "weights") is not None:
+        return "bincount with weights"
+    if name in ("median", "nanmedian") and overload.startswith("dim"):
+        return f"{name} with indices"
+    return None
+
+
+class _CUDARefusals(torch.utils._python_dispatch.TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        why = _refused_on_cuda(func, args, kwargs)
+        if why is not None:
+            self.found.append(f"{func}: {why}")
+        return func(*args, **kwargs)
+
+
+def test_the_refusal_list_catches_what_cuda_refuses():
+    with _CUDARefusals() as seen:
+        torch.cumsum(torch.ones(3, dtype=torch.float64), 0)
+        torch.cumsum(torch.ones(3, dtype=torch.int64), 0)
+        torch.ones(3).scatter_reduce_(0, torch.tensor([0, 0, 1]), torch.ones(3), "prod")
+        torch.ones(3).scatter_reduce_(0, torch.tensor([0, 0, 1]), torch.ones(3), "sum")
+    assert len(seen.found) == 2 and "cumsum" in seen.found[0] and "prod" in seen.found[1]
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "kmeans"])
+def test_torch_umap_and_gmm_use_nothing_cuda_refuses_when_deterministic(blobs, deterministic_cuda, init_params):
+    from n2d import TorchGaussianMixture
+    from n2d._umap_torch import TorchUMAP
+
+    x = blobs[0]
+    with _CUDARefusals() as seen:
+        umap = TorchUMAP(n_components=3, n_epochs=30, random_state=0, device="cpu").fit(x)
+        umap.transform(x[:40])
+        TorchGaussianMixture(3, init_params=init_params, n_init=2, random_state=0, device="cpu").fit(umap.embedding_)
+    assert seen.found == []
+
+
+def test_fuzzy_union_gives_the_scatter_formulation_bit_for_bit():
+    from n2d._umap_graph import _fuzzy_union
+
+    g = torch.Generator().manual_seed(0)
+    n = 500
+    rows = torch.arange(n).repeat_interleave(10)
+    cols = torch.randint(0, n, (n * 10,), generator=g)
+    keys = rows * n + cols
+    keys = torch.unique(keys)  # each directed edge once, as a kNN graph has it
+    vals = torch.rand(keys.numel(), generator=g)
+    r, c = keys // n, keys % n
+    both_keys, both_vals = torch.cat([r * n + c, c * n + r]), torch.cat([vals, vals])
+    # The formulation this replaced (scatter-add and scatter-product).
+    uniq, inverse = torch.unique(both_keys, sorted=True, return_inverse=True)
+    total = torch.zeros(uniq.numel()).index_add_(0, inverse, both_vals)
+    product = torch.ones(uniq.numel()).scatter_reduce_(0, inverse, both_vals, "prod")
+    count = torch.zeros(uniq.numel(), dtype=torch.int64).index_add_(0, inverse, torch.ones_like(inverse))
+    expected = total - torch.where(count == 2, product, torch.zeros_like(product))
+    got_keys, got = _fuzzy_union(both_keys, both_vals)
+    assert torch.equal(got_keys, uniq) and torch.equal(got, expected)
+    assert (count == 2).sum() > 100  # both directions occur, so the product matters

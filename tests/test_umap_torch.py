@@ -417,3 +417,12 @@ def test_torch_umap_on_gpu_matches_cpu_quality(codes):
     assert abs(tw_g - tw_c) < 0.01 and acc_g > acc_c - 0.05
     placed = gpu.transform(c[:500])
     assert placed.shape == (500, 10) and np.isfinite(placed).all()
+
+
+@pytest.mark.gpu
+def test_torch_umap_on_gpu_with_deterministic_algorithms_is_reproducible(blobs, deterministic_cuda):
+    """Issue 17, point 7: the fuzzy union used scatter_reduce(prod), which CUDA refuses in deterministic mode."""
+    x, _ = blobs
+    fits = [TorchUMAP(n_components=3, n_epochs=50, random_state=0, device="cuda").fit(x) for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].embedding_, fits[1].embedding_)
+    np.testing.assert_array_equal(fits[0].transform(x[:50]), fits[1].transform(x[:50]))

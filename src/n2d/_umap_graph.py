@@ -162,9 +162,11 @@ def membership_graph(
     Local memberships (:func:`smooth_knn_dist`, :func:`membership_strengths`)
     form a directed graph ``A``; the result is ``A + A^T - A * A^T``. The union
     is index arithmetic on int64 keys ``row * n + col``: both directions are
-    concatenated, ``torch.unique`` merges them, and the sum and the product of
-    each merged pair are accumulated by scatter operations. No dense
-    ``n x n`` object is built and no index exceeds int64.
+    concatenated and sorted, and each key found in both directions is merged
+    (:func:`_fuzzy_union`). No dense ``n x n`` object is built, no index
+    exceeds int64, and no scatter is used, so the graph is the same from run to
+    run on a GPU too and ``torch.use_deterministic_algorithms(True)`` is
+    honoured.
 
     Parameters
     ----------
@@ -192,17 +194,47 @@ def membership_graph(
     cols = knn_indices.reshape(-1).to(torch.int64)
     keep = vals > 0
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    keys = torch.cat([rows * n + cols, cols * n + rows])
-    both = torch.cat([vals, vals])
-    uniq, inverse = torch.unique(keys, sorted=True, return_inverse=True)
-    total = torch.zeros(uniq.numel(), dtype=torch.float32, device=device).index_add_(0, inverse, both)
-    product = torch.ones(uniq.numel(), dtype=torch.float32, device=device).scatter_reduce_(0, inverse, both, "prod")
-    count = torch.zeros(uniq.numel(), dtype=torch.int64, device=device).index_add_(0, inverse, torch.ones_like(inverse))
-    union = total - torch.where(count == 2, product, torch.zeros_like(product))
+    uniq, union = _fuzzy_union(torch.cat([rows * n + cols, cols * n + rows]), torch.cat([vals, vals]))
     keep = union > 0
     uniq, union = uniq[keep], union[keep]
     idx = torch.stack([torch.div(uniq, n, rounding_mode="floor"), torch.remainder(uniq, n)])
     return torch.sparse_coo_tensor(idx, union, (n, n), is_coalesced=True, check_invariants=False)
+
+
+def _fuzzy_union(keys: torch.Tensor, vals: torch.Tensor):
+    """Merge directed edges into the fuzzy union: ``a + b - a * b`` where both directions exist, else ``a``.
+
+    ``keys`` holds each directed edge (``row * n + col``) at most once per
+    direction (a kNN row has distinct neighbours), so a key occurs once or
+    twice; after a stable sort its occurrences are adjacent, and the first and
+    last of each run are ``a`` and ``b``. Only sorts, gathers, an integer
+    cumulative sum and elementwise arithmetic: deterministic on every device,
+    where ``scatter_reduce(reduce="prod")`` raises under
+    ``torch.use_deterministic_algorithms(True)`` on CUDA and float scatter-adds
+    are not reproducible there. The floats are the ones the scatters gave:
+    ``a + b`` and ``a * b`` do not depend on the order of the operands.
+
+    Parameters
+    ----------
+    keys : Tensor of shape (m,)
+        int64 edge keys.
+    vals : Tensor of shape (m,)
+        float32 memberships, aligned with ``keys``.
+
+    Returns
+    -------
+    unique_keys : Tensor of shape (u,)
+        The distinct keys, ascending.
+    union : Tensor of shape (u,)
+        Their merged memberships.
+    """
+    sorted_keys, order = torch.sort(keys, stable=True)
+    sorted_vals = vals[order]
+    unique_keys, counts = torch.unique_consecutive(sorted_keys, return_counts=True)
+    last = torch.cumsum(counts, 0) - 1
+    a = sorted_vals[last - counts + 1]
+    b = sorted_vals[last]
+    return unique_keys, torch.where(counts == 2, (a + b) - a * b, a)
 
 
 def find_ab_params(spread: float = 1.0, min_dist: float = 0.0):
