@@ -399,3 +399,113 @@ def test_fuzzy_union_gives_the_scatter_formulation_bit_for_bit():
     got_keys, got = _fuzzy_union(both_keys, both_vals)
     assert torch.equal(got_keys, uniq) and torch.equal(got, expected)
     assert (count == 2).sum() > 100  # both directions occur, so the product matters
+
+
+# --------------------------------------------------------------------------- #
+# 9: kNN selection under TF32 float32 matmuls
+# --------------------------------------------------------------------------- #
+
+
+def _tf32(t: torch.Tensor) -> torch.Tensor:
+    """Round float32 to TF32 (10 explicit mantissa bits), to nearest."""
+    bits = t.contiguous().view(torch.int32)
+    rounded = (bits + 0x1000) & ~0x1FFF
+    return rounded.view(torch.float32)
+
+
+_MATMUL_OPERANDS = {"mm": (0, 1), "addmm": (1, 2), "bmm": (0, 1), "baddbmm": (1, 2)}
+"""The multiplied operands of the float32 matrix products TF32 applies to."""
+
+
+class _EmulatedTF32(torch.utils._python_dispatch.TorchDispatchMode):
+    """Float32 matrix products on the CPU rounded as TF32 tensor cores round their inputs.
+
+    Active only while torch's CPU matmul setting says "tf32", as CUDA's does
+    for ``torch.backends.cuda.matmul.fp32_precision``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.rounded = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        operands = _MATMUL_OPERANDS.get(func.overloadpacket.__name__)
+        if operands and torch.backends.mkldnn.matmul.fp32_precision == "tf32":
+            args = list(args)
+            for i in operands:
+                if args[i].dtype == torch.float32:
+                    args[i] = _tf32(args[i])
+                    self.rounded += 1
+        return func(*args, **kwargs)
+
+
+@pytest.fixture
+def tf32_on_the_cpu():
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    torch.backends.mkldnn.matmul.fp32_precision = "tf32"
+    with _EmulatedTF32() as mode:
+        yield mode
+    torch.backends.mkldnn.matmul.fp32_precision = before
+
+
+def _far_from_the_centre(n=400, d=8, offset=30.0, seed=0):
+    """Two blobs far apart: a point's neighbours differ by less than TF32's error on |a| |b| ~ offset**2."""
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    x[: n // 2, 0] += offset
+    x[n // 2 :, 0] -= offset
+    return x
+
+
+def _exact_neighbour_sets(x, k, reference=None):
+    from sklearn.metrics import pairwise_distances
+
+    ref = x if reference is None else reference
+    d = pairwise_distances(x.astype(np.float64), ref.astype(np.float64))
+    return [set(row) for row in np.argsort(d, axis=1, kind="stable")[:, :k]]
+
+
+def test_emulated_tf32_changes_a_float32_selection(tf32_on_the_cpu):
+    """The emulation is strong enough to pick wrong neighbours on this data."""
+    x = torch.from_numpy(_far_from_the_centre())
+    xc = x - x.mean(0)
+    sq = (xc * xc).sum(1)
+    d2 = torch.addmm(sq.unsqueeze(0), xc, xc.T, alpha=-2.0) + sq.unsqueeze(1)
+    picked = [set(r) for r in torch.topk(d2, 15, largest=False).indices.tolist()]
+    assert tf32_on_the_cpu.rounded > 0
+    assert sum(p != e for p, e in zip(picked, _exact_neighbour_sets(x.numpy(), 15))) > 50
+
+
+@pytest.mark.parametrize("search", ["self", "reference"])
+def test_knn_finds_the_exact_neighbours_with_tf32_matmuls(tf32_on_the_cpu, search):
+    from n2d._knn import knn
+
+    x = _far_from_the_centre()
+    if search == "self":
+        _, idx = knn(torch.from_numpy(x), 15)
+        expected = _exact_neighbour_sets(x, 15)
+    else:
+        queries = _far_from_the_centre(n=100, seed=1)
+        _, idx = knn(torch.from_numpy(queries), 15, reference=torch.from_numpy(x))
+        expected = _exact_neighbour_sets(queries, 15, x)
+    assert [set(r) for r in idx.tolist()] == expected
+
+
+def test_matmul_rounding_is_read_from_the_devices_setting(monkeypatch):
+    from n2d._knn import _matmul_may_round
+
+    before = torch.backends.cuda.matmul.fp32_precision
+    try:
+        torch.backends.cuda.matmul.fp32_precision = "tf32"
+        assert _matmul_may_round(torch.device("cuda:1"))
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        assert not _matmul_may_round(torch.device("cuda"))
+    finally:
+        torch.backends.cuda.matmul.fp32_precision = before
+
+    def refuses():
+        raise RuntimeError("you have used mix of the legacy and new APIs")
+
+    monkeypatch.setattr(type(torch.backends.cuda.matmul), "__getattr__", lambda self, name: refuses())
+    assert _matmul_may_round(torch.device("cuda"))

@@ -12,8 +12,14 @@ __all__ = ["KNN_BLOCK_FLOATS", "knn"]
 
 
 KNN_BLOCK_FLOATS = 2**26
-"""Largest block of the distance matrix built at once by :func:`knn`, in elements
-(2**26 float32 = 256 MiB). 70,000 points take 73 blocks of 958 rows."""
+"""Largest block of the distance matrix built at once by :func:`knn`, in float32
+elements (2**26 float32 = 256 MiB; half as many when the block is float64).
+70,000 points take 73 blocks of 958 rows."""
+
+CANDIDATE_MARGIN = 8
+"""Candidates beyond ``k`` that :func:`knn` selects from the expanded distances
+and then ranks by exactly recomputed ones, so that the rounding of the expanded
+form does not decide which points are the last neighbours."""
 
 
 # --------------------------------------------------------------------------- #
@@ -25,10 +31,19 @@ def knn(x: torch.Tensor, k: int, block_size: int = KNN_BLOCK_FLOATS, reference: 
     """Exact k nearest neighbours (Euclidean) by blocked matrix products.
 
     Squared distances are computed block by block as ``||a||^2 - 2 a.b + ||b||^2``
-    (clamped at 0) and the ``k`` smallest of each row are selected with
-    ``torch.topk``. The selected distances are then recomputed exactly as
-    ``||a - b||`` (so duplicates are at distance 0, not at the rounding error of
-    the expansion) and each row is sorted by them.
+    (clamped at 0) and the ``k + 8`` smallest of each row are selected with
+    ``torch.topk``. Their distances are then recomputed exactly as ``||a - b||``
+    (so duplicates are at distance 0, not at the rounding error of the
+    expansion) and the ``k`` nearest by those are kept, sorted.
+
+    The matrix product is the only step whose precision torch settings can
+    lower: with TF32 (``torch.backends.cuda.matmul.fp32_precision = "tf32"``,
+    ``torch.set_float32_matmul_precision("high")``, common advice on recent
+    GPUs) or bfloat16 float32 products, its rounding error (about 1e-3 of
+    ``|a| |b|``) would pick wrong neighbours. When float32 products on the
+    data's device may be rounded so, the candidates are selected in float64,
+    which those settings do not touch; the exact distances are elementwise
+    and unaffected.
 
     Parameters
     ----------
@@ -62,24 +77,54 @@ def knn(x: torch.Tensor, k: int, block_size: int = KNN_BLOCK_FLOATS, reference: 
     centre = ref.mean(0, keepdim=True)
     xc = x - centre
     rc = xc if self_search else ref - centre
-    r_sq = (rc * rc).sum(1)
-    x_sq = r_sq if self_search else (xc * xc).sum(1)
-    # Bound both the distance block (rows x m) and the exact re-computation (rows x k x d).
-    rows = max(1, int(block_size) // max(m, k * x.shape[1], 1))
+    # The expanded form in a precision the user's matmul settings cannot lower.
+    wide = x.dtype == torch.float32 and _matmul_may_round(x.device)
+    xs = xc.to(torch.float64) if wide else xc
+    rs = xs if self_search else (rc.to(torch.float64) if wide else rc)
+    r_sq = (rs * rs).sum(1)
+    x_sq = r_sq if self_search else (xs * xs).sum(1)
+    n_cand = min(m, k + CANDIDATE_MARGIN)
+    # Bound both the distance block (rows x m) and the exact re-computation (rows x n_cand x d).
+    budget = int(block_size) * x.element_size() // xs.element_size()
+    rows = max(1, budget // max(m, n_cand * x.shape[1], 1))
     out_d = torch.empty((n, k), dtype=x.dtype, device=x.device)
     out_i = torch.empty((n, k), dtype=torch.int64, device=x.device)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
-        q = xc[start:stop]
-        d2 = torch.addmm(r_sq.unsqueeze(0), q, rc.T, beta=1.0, alpha=-2.0)
+        d2 = torch.addmm(r_sq.unsqueeze(0), xs[start:stop], rs.T, beta=1.0, alpha=-2.0)
         d2.add_(x_sq[start:stop].unsqueeze(1)).clamp_(min=0.0)
         if self_search:
             own = torch.arange(start, stop, device=x.device, dtype=torch.int64)
             d2[own - start, own] = -1.0  # each point is its own first neighbour
-        idx = torch.topk(d2, k, dim=1, largest=False, sorted=True).indices
+        idx = torch.topk(d2, n_cand, dim=1, largest=False, sorted=True).indices
         del d2
+        q = xc[start:stop]
         dist = torch.linalg.vector_norm(q.unsqueeze(1) - rc[idx], dim=2)
         dist, order = torch.sort(dist, dim=1, stable=True)
-        out_d[start:stop] = dist
-        out_i[start:stop] = idx.gather(1, order)
+        out_d[start:stop] = dist[:, :k]
+        out_i[start:stop] = idx.gather(1, order[:, :k])
     return out_d, out_i
+
+
+def _matmul_may_round(device: torch.device) -> bool:
+    """Whether float32 matrix products on ``device`` may run in TF32 or bfloat16 under torch's current settings.
+
+    Reads torch's per-backend setting (``fp32_precision``: "ieee", "tf32",
+    "bf16" or "none", which inherits the generic one) where this torch has it,
+    else the legacy ``torch.get_float32_matmul_precision()``. If torch refuses
+    to answer (it raises when its legacy and new settings were mixed), assume
+    the products may be rounded.
+    """
+    if device.type == "cuda":
+        backend = torch.backends.cuda.matmul
+    elif device.type == "cpu":
+        backend = getattr(torch.backends.mkldnn, "matmul", None)
+    else:
+        backend = None
+    try:
+        precision = getattr(backend, "fp32_precision", None)
+        if precision is not None:
+            return precision in ("tf32", "bf16")
+        return torch.get_float32_matmul_precision() != "highest"
+    except RuntimeError:
+        return True
