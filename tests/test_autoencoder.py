@@ -173,9 +173,10 @@ def test_autoencoder_trains_on_gpu_like_on_the_cpu(tmp_path, pendigits_small, gr
     assert gpu.device_.startswith("cuda") and gpu.transform(x).shape == (1500, 4)
     (step,) = graph_steps
     assert step.graph is not None and step.replays == 4 * (1500 // 64) - step.WARMUP
-    # Other random streams on the GPU, so other weights, but the same training.
+    # Other permutations on the GPU (its own generator), the same start: on the CPU, other
+    # permutations move this history by under 4%.
     cpu = _ae(tmp_path, device="cpu", cache=False).fit(x)
-    np.testing.assert_allclose(gpu.history_, cpu.history_, rtol=0.25)
+    np.testing.assert_allclose(gpu.history_, cpu.history_, rtol=0.1)
     assert gpu.history_[-1] < 0.5 * gpu.history_[0]
 
 

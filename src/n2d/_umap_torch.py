@@ -242,9 +242,10 @@ class TorchUMAP(UMAPBase):
         intrinsic dimension.
     random_state : int, RandomState or None, default=None
         Seeds the spectral start, the noise and the negative samples. An int
-        gives identical results from run to run on the CPU (GPU scatter-adds
-        are not bitwise reproducible). None draws a seed from numpy's global
-        generator.
+        gives identical results from run to run on the CPU; on a GPU the
+        layout's scatter-adds are bitwise reproducible only under
+        ``torch.use_deterministic_algorithms(True)``, which every step
+        supports. None draws a seed from numpy's global generator.
     verbose : int, default=0
         0 is silent; 1 prints stage timings and a progress bar over epochs.
     device : str, default="auto"
