@@ -95,6 +95,23 @@ def deterministic_cuda(monkeypatch):
     torch.use_deterministic_algorithms(before)
 
 
+@pytest.fixture
+def adam_warns(monkeypatch):
+    """Adam instances whose "capturable=True but not capturing" warning is armed.
+
+    torch 2.13's Optimizer.__init__ sets the warn-once flag before the first
+    step, so only optimizers restored by ``__setstate__`` (unpickled, deep
+    copied) show it today; arming it keeps the warning observable here.
+    """
+    init = torch.optim.Adam.__init__
+
+    def armed(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._warned_capturable_if_run_uncaptured = False
+
+    monkeypatch.setattr(torch.optim.Adam, "__init__", armed)
+
+
 @pytest.fixture(scope="session")
 def pendigits():
     """The full pendigits data (10,992 x 16, scaled to [0, 1]) and labels."""

@@ -264,6 +264,20 @@ def _seeded_module(x):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("epochs, batch_size", [(6, 256), (1, 512)])  # captured; too short to capture
+def test_gpu_training_shows_no_capturable_warning(pendigits_small, adam_warns, graph_steps, epochs, batch_size):
+    """Issue 17, point 4: Adam is capturable only inside the capture, so its warning cannot fire."""
+    import warnings
+
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_autoencoder(_seeded_module(x), x, epochs=epochs, batch_size=batch_size, lr=1e-3,
+                          generator=torch.Generator(device="cuda").manual_seed(0), progress=False)
+    assert graph_steps[0].replays == (6 * 4 - graph_steps[0].WARMUP if epochs == 6 else 0)
+
+
+@pytest.mark.gpu
 def test_stacked_gpu_training_names_the_diverged_model(pendigits_small):
     """Issue 17, point 5, on the captured CUDA path."""
     from n2d.autoencoder import StackedMLPAutoencoder

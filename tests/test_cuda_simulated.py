@@ -1,5 +1,12 @@
-"""The CUDA paths on the CPU: captured training against a simulated CUDA runtime (``cuda_sim``), and CPU checks of
-what the GPU-only defects of issue 17 depend on. The real-GPU tests beside them carry the ``gpu`` mark.
+"""Issue 17's GPU defects shown on the CPU.
+
+The captured training step runs against a simulated CUDA runtime
+(``cuda_sim``: streams, devices and graphs that record capture and replay);
+the torch UMAP and GMM are checked for operations CUDA refuses under
+``torch.use_deterministic_algorithms(True)``; the kNN runs under emulated TF32
+matmuls. The ``gpu``-marked tests that show the same on a real GPU sit beside
+the other tests of each module (test_autoencoder, test_estimator,
+test_umap_torch, test_gmm_torch).
 """
 
 from __future__ import annotations
@@ -193,23 +200,6 @@ def test_failed_capture_restores_the_stream_and_trains_eagerly(sim, data, graph_
 # --------------------------------------------------------------------------- #
 
 
-@pytest.fixture
-def adam_warns(monkeypatch):
-    """Adam instances whose "capturable=True but not capturing" warning is armed.
-
-    torch 2.13's Optimizer.__init__ sets the warn-once flag before the first
-    step, so only optimizers restored by ``__setstate__`` (unpickled, deep
-    copied) show it today; arming it keeps the warning observable here.
-    """
-    init = torch.optim.Adam.__init__
-
-    def armed(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        self._warned_capturable_if_run_uncaptured = False
-
-    monkeypatch.setattr(torch.optim.Adam, "__init__", armed)
-
-
 @pytest.mark.parametrize(
     "epochs, batch_size",
     [(EPOCHS, BATCH), (1, 512)],  # a captured run; a run too short to capture (2 full batches)
@@ -367,11 +357,13 @@ def test_the_refusal_list_catches_what_cuda_refuses():
 
 @pytest.mark.parametrize("init_params", ["k-means++", "kmeans"])
 def test_torch_umap_and_gmm_use_nothing_cuda_refuses_when_deterministic(blobs, deterministic_cuda, init_params):
-    from n2d import TorchGaussianMixture
+    from n2d import Autoencoder, TorchGaussianMixture
     from n2d._umap_torch import TorchUMAP
 
     x = blobs[0]
     with _CUDARefusals() as seen:
+        Autoencoder(n_components=3, hidden_dims=(16,), epochs=2, batch_size=64, device="cpu", random_state=0,
+                    verbose=0, cache=False).fit(x)
         umap = TorchUMAP(n_components=3, n_epochs=30, random_state=0, device="cpu").fit(x)
         umap.transform(x[:40])
         TorchGaussianMixture(3, init_params=init_params, n_init=2, random_state=0, device="cpu").fit(umap.embedding_)
