@@ -88,7 +88,7 @@ def real_step(d, k, batch, precision, n_batches=40):
     module = MLPAutoencoder(d, (500, 500, 2000), k)
     module.reset_parameters(torch.Generator().manual_seed(0))
     x = torch.rand(batch * n_batches, d)
-    opt = _adam(list(module.parameters()), 1e-3, on_gpu=False, capturable=False)  # n2d's own optimizer choice
+    opt = _adam(list(module.parameters()), 1e-3, on_gpu=False)  # n2d's own optimizer choice
     step = _Step(module, opt, x, batch, stacked=False, graph=False, precision=precision)
     perm = torch.randperm(x.shape[0])
     state = {"i": 0}

@@ -16,6 +16,23 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 PENDIGITS = ROOT / "src" / "n2d" / "data" / "pendigits"
 
+pytest_plugins = ["pytester"]  # test_cuda_simulated checks what this file does to `gpu` tests
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every ``gpu``-marked test: skipped without CUDA, and failed by a CUDA graph fallback.
+
+    A failed capture only warns (CUDAGraphWarning) and trains eagerly, so
+    without this a GPU test would pass whether or not a graph ever ran.
+    """
+    has_cuda = torch.cuda.is_available()
+    for item in items:
+        if item.get_closest_marker("gpu") is None:
+            continue
+        if not has_cuda:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+        item.add_marker(pytest.mark.filterwarnings("error::n2d.exceptions.CUDAGraphWarning"))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
@@ -40,6 +57,59 @@ def _read_pendigits():
         [np.loadtxt(PENDIGITS / f, delimiter=",", dtype=np.int64) for f in ("pendigits.tra", "pendigits.tes")]
     )
     return (rows[:, :16] / 100.0).astype(np.float32), rows[:, 16]
+
+
+@pytest.fixture
+def graph_steps(monkeypatch):
+    """The training steps made during a test (``n2d._training._Step``), to count graph replays."""
+    from n2d import _training
+
+    made = []
+
+    class RecordedStep(_training._Step):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(_training, "_Step", RecordedStep)
+    return made
+
+
+@pytest.fixture
+def gpu_fit_settings():
+    """N2D settings for the end-to-end GPU tests: small, but enough full batches to replay the graph.
+
+    300 blobs points in batches of 32 are 9 full batches per epoch, so 5 epochs
+    give 42 replays after the 3 warm-up steps.
+    """
+    return dict(n_clusters=3, hidden_dims=(32,), epochs=5, batch_size=32, random_state=0, verbose=0)
+
+
+@pytest.fixture
+def deterministic_cuda(monkeypatch):
+    """torch.use_deterministic_algorithms(True), with the cuBLAS workspace setting CUDA then requires."""
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(before)
+
+
+@pytest.fixture
+def adam_warns(monkeypatch):
+    """Adam instances whose "capturable=True but not capturing" warning is armed.
+
+    torch 2.13's Optimizer.__init__ sets the warn-once flag before the first
+    step, so only optimizers restored by ``__setstate__`` (unpickled, deep
+    copied) show it today; arming it keeps the warning observable here.
+    """
+    init = torch.optim.Adam.__init__
+
+    def armed(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._warned_capturable_if_run_uncaptured = False
+
+    monkeypatch.setattr(torch.optim.Adam, "__init__", armed)
 
 
 @pytest.fixture(scope="session")

@@ -167,37 +167,143 @@ def test_diverging_training_is_reported(tmp_path):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
-def test_autoencoder_trains_on_gpu(tmp_path, pendigits_small):
-    ae = _ae(tmp_path, device="cuda", cache=False).fit(pendigits_small[0])
-    assert ae.device_.startswith("cuda") and ae.transform(pendigits_small[0]).shape == (1500, 4)
+def test_autoencoder_trains_on_gpu_like_on_the_cpu(tmp_path, pendigits_small, graph_steps):
+    x = pendigits_small[0]
+    gpu = _ae(tmp_path, device="cuda", cache=False).fit(x)  # 23 full batches of 64 per epoch
+    assert gpu.device_.startswith("cuda") and gpu.transform(x).shape == (1500, 4)
+    (step,) = graph_steps
+    assert step.graph is not None and step.replays == 4 * (1500 // 64) - step.WARMUP
+    # Other permutations on the GPU (its own generator), the same start: on the CPU, other
+    # permutations move this history by under 4%.
+    cpu = _ae(tmp_path, device="cpu", cache=False).fit(x)
+    np.testing.assert_allclose(gpu.history_, cpu.history_, rtol=0.1)
+    assert gpu.history_[-1] < 0.5 * gpu.history_[0]
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
-@pytest.mark.parametrize("stacked", [False, True])
-def test_cuda_graph_step_matches_the_eager_step(pendigits_small, stacked):
-    from n2d.autoencoder import StackedMLPAutoencoder, train_autoencoder
+def _graph_and_eager_runs(x, stacked, generators, graph_steps):
+    """Train the same models with and without the CUDA graph; the graph run must replay."""
+    from n2d.autoencoder import StackedMLPAutoencoder
 
-    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()  # 4 full batches and a partial one
     results = []
     for graph in (False, True):
         mods = []
         for seed in (1, 2):
-            m = MLPAutoencoder(16, (64, 64), 4)
+            m = MLPAutoencoder(x.shape[1], (64, 64), 4)
             m.reset_parameters(torch.Generator().manual_seed(seed))
             mods.append(m)
-        module = (StackedMLPAutoencoder.from_modules(mods) if stacked else mods[0]).cuda()
-        gens = [torch.Generator(device="cuda").manual_seed(s) for s in (5, 6)]
+        module = (StackedMLPAutoencoder.from_modules(mods) if stacked else mods[0]).to(x.device)
+        gens = generators()
         hist = train_autoencoder(
             module, x, epochs=6, batch_size=256, lr=1e-3, generator=gens if stacked else gens[0],
             progress=False, cuda_graph=graph,
         )
         results.append((np.asarray(hist), [p.detach().cpu() for p in module.parameters()]))
+    assert graph_steps[-1].replays == 6 * (x.shape[0] // 256) - graph_steps[-1].WARMUP
+    return results
+
+
+def _assert_close_runs(results):
     (h_eager, p_eager), (h_graph, p_graph) = results
     np.testing.assert_allclose(h_graph, h_eager, rtol=1e-4)
     for a, b in zip(p_graph, p_eager):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("stacked", [False, True])
+def test_cuda_graph_step_matches_the_eager_step(pendigits_small, stacked, graph_steps):
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()  # 4 full batches and a partial one
+    gens = lambda: [torch.Generator(device="cuda").manual_seed(s) for s in (5, 6)]  # noqa: E731
+    _assert_close_runs(_graph_and_eager_runs(x, stacked, gens, graph_steps))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.is_available() and torch.cuda.device_count() < 2, reason="needs two GPUs")
+@pytest.mark.parametrize("stacked", [False, True])
+def test_cuda_graph_on_a_gpu_that_is_not_the_current_one(pendigits_small, stacked, graph_steps):
+    """Issue 17, point 1: data on cuda:1 while cuda:0 is current."""
+    torch.cuda.set_device(0)
+    x = torch.from_numpy(pendigits_small[0][:1100]).to("cuda:1")
+    gens = lambda: [torch.Generator(device="cuda:1").manual_seed(s) for s in (5, 6)]  # noqa: E731
+    _assert_close_runs(_graph_and_eager_runs(x, stacked, gens, graph_steps))
+    assert torch.cuda.current_device() == 0
+    assert torch.cuda.current_stream(1) == torch.cuda.default_stream(1)
+
+
+@pytest.mark.gpu
+def test_a_failed_capture_on_gpu_restores_the_stream_and_trains_on(pendigits_small, graph_steps, monkeypatch):
+    """Issue 17, points 2 and 3: a capture that fails warns, and leaves no capture stream behind."""
+    from n2d import _training
+    from n2d.exceptions import CUDAGraphWarning
+
+    eager_step = _training._Step._eager
+
+    def sync_inside_capture(self, idx):
+        eager_step(self, idx)
+        if torch.cuda.is_current_stream_capturing():
+            self.total.item()  # a host sync: not permitted while capturing
+
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()
+    gens = lambda: [torch.Generator(device="cuda").manual_seed(5)]  # noqa: E731
+    before = torch.cuda.current_stream()
+    eager = train_autoencoder(_seeded_module(x), x, epochs=3, batch_size=256, lr=1e-3, generator=gens()[0],
+                              progress=False, cuda_graph=False)
+    monkeypatch.setattr(_training._Step, "_eager", sync_inside_capture)
+    with pytest.warns(CUDAGraphWarning, match="capture failed"):
+        graphed = train_autoencoder(_seeded_module(x), x, epochs=3, batch_size=256, lr=1e-3, generator=gens()[0],
+                                    progress=False)
+    assert graph_steps[-1].graph is None and graph_steps[-1].replays == 0
+    assert torch.cuda.current_stream() == before
+    np.testing.assert_allclose(graphed, eager, rtol=1e-4)
+
+
+def _seeded_module(x):
+    m = MLPAutoencoder(x.shape[1], (64, 64), 4)
+    m.reset_parameters(torch.Generator().manual_seed(1))
+    return m.to(x.device)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("epochs, batch_size", [(6, 256), (1, 512)])  # captured; too short to capture
+def test_gpu_training_shows_no_capturable_warning(pendigits_small, adam_warns, graph_steps, epochs, batch_size):
+    """Issue 17, point 4: Adam is capturable only inside the capture, so its warning cannot fire."""
+    import warnings
+
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_autoencoder(_seeded_module(x), x, epochs=epochs, batch_size=batch_size, lr=1e-3,
+                          generator=torch.Generator(device="cuda").manual_seed(0), progress=False)
+    assert graph_steps[0].replays == (6 * 4 - graph_steps[0].WARMUP if epochs == 6 else 0)
+
+
+@pytest.mark.gpu
+def test_stacked_gpu_training_names_the_diverged_model(pendigits_small):
+    """Issue 17, point 5, on the captured CUDA path."""
+    from n2d.autoencoder import StackedMLPAutoencoder
+
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()
+    mods = [_seeded_module(x).cpu() for _ in range(3)]
+    with torch.no_grad():
+        mods[1].encoder[0].weight.fill_(float("nan"))
+    stacked = StackedMLPAutoencoder.from_modules(mods).cuda()
+    gens = [torch.Generator(device="cuda").manual_seed(s) for s in range(3)]
+    with pytest.raises(FloatingPointError, match=r"autoencoder\(s\) 1 \(nan\)") as err:
+        train_autoencoder(stacked, x, epochs=6, batch_size=256, lr=1e-3, generator=gens, progress=False)
+    assert err.value.models == [1]
+
+
+@pytest.mark.gpu
+def test_a_cpu_generator_works_with_cuda_data(pendigits_small, graph_steps):
+    """Issue 17, point 10: the CPU generator seeds a generator on the data's device."""
+    x = torch.from_numpy(pendigits_small[0][:1100]).cuda()
+    hist = train_autoencoder(_seeded_module(x), x, epochs=6, batch_size=256, lr=1e-3,
+                             generator=torch.Generator().manual_seed(0), progress=False)
+    seed = int(torch.randint(0, 2**62, (1,), generator=torch.Generator().manual_seed(0)))
+    same = train_autoencoder(_seeded_module(x), x, epochs=6, batch_size=256, lr=1e-3,
+                             generator=torch.Generator(device="cuda").manual_seed(seed), progress=False)
+    np.testing.assert_allclose(hist, same, rtol=1e-5)
+    assert graph_steps[0].replays > 0
 
 
 # ---------------------------------------------------------------------------

@@ -191,10 +191,22 @@ def test_cuda_without_gpu_fails_at_fit(tiny_n2d, blobs):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
-def test_n2d_runs_on_gpu(tiny_n2d, blobs):
-    model = tiny_n2d(device="cuda").fit(blobs[0])
-    assert model.device_.startswith("cuda") and model.autoencoder_.device_.startswith("cuda")
+def test_n2d_on_gpu_replays_the_graph_and_agrees_with_the_cpu(blobs, gpu_fit_settings, graph_steps, tmp_path,
+                                                             monkeypatch):
+    from n2d.metrics import cluster_acc
+
+    x, y = blobs
+    monkeypatch.setenv("N2D_CACHE_DIR", str(tmp_path / "gpu"))  # trained here, not read from a cache
+    gpu = N2D(device="cuda", **gpu_fit_settings).fit(x)
+    assert gpu.device_.startswith("cuda") and gpu.autoencoder_.device_.startswith("cuda")
+    (step,) = graph_steps
+    assert step.graph is not None and step.replays == 5 * (300 // 32) - step.WARMUP
+    monkeypatch.setenv("N2D_CACHE_DIR", str(tmp_path / "cpu"))
+    cpu = N2D(device="cpu", **gpu_fit_settings).fit(x)
+    # Other random streams on the GPU: the same clusters, not the same numbers.
+    assert cluster_acc(y, cpu.labels_) > 0.95 and cluster_acc(y, gpu.labels_) > 0.95
+    assert cluster_acc(cpu.labels_, gpu.labels_) > 0.95
+    np.testing.assert_allclose(gpu.autoencoder_.history_, cpu.autoencoder_.history_, rtol=0.1)
 
 
 def test_verbose_reports_each_stage_and_quiet_is_silent(tiny_n2d, blobs, capsys):
@@ -304,7 +316,7 @@ def test_torch_stages_follow_n2d_device_unless_given_their_own(tiny_n2d, blobs):
     assert type(umap_learn.manifold_) is UMAP
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_fit_on_a_gpu_uses_the_torch_stages(tiny_n2d, blobs):
     from n2d import TorchGaussianMixture
 

@@ -440,7 +440,6 @@ def test_model_fitted_on_a_missing_gpu_predicts_on_cpu(separated):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
 def test_cuda_agrees_with_cpu(overlapping):
     x, _, means = overlapping
     for kw in ({"means_init": means}, {"random_state": 0, "n_init": 3}):
@@ -451,3 +450,32 @@ def test_cuda_agrees_with_cpu(overlapping):
         np.testing.assert_allclose(gpu.means_, cpu.means_, atol=1e-6)
         np.testing.assert_allclose(gpu.covariances_, cpu.covariances_, atol=1e-6)
         assert cluster_acc(cpu.predict(x), gpu.predict(x)) > 0.999
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("init_params", ["k-means++", "kmeans"])
+def test_cuda_fit_with_deterministic_algorithms_is_reproducible(overlapping, deterministic_cuda, init_params):
+    """Issue 17, point 7: k-means++ sampled with a float cumsum, which CUDA refuses in deterministic mode."""
+    x, _, _ = overlapping
+    fits = [
+        TorchGaussianMixture(5, init_params=init_params, n_init=2, random_state=0, device="cuda").fit(x)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(fits[0].means_, fits[1].means_)
+    cpu = TorchGaussianMixture(5, init_params=init_params, n_init=2, random_state=0, device="cpu").fit(x)
+    np.testing.assert_allclose(fits[0].means_, cpu.means_, atol=1e-6)
+
+
+def test_weighted_sampling_follows_the_running_sum():
+    from n2d._gmm_torch import _sample_by_weight
+
+    w = torch.tensor([0.0, 1.0, 0.0, 3.0, 0.0], dtype=torch.float64)
+    u = torch.tensor([0.0, 0.2, 0.25, 0.26, 0.99], dtype=torch.float64)
+    # running sums 0, 1, 1, 4, 4 of a total of 4: targets 0, 0.8, 1, 1.04, 3.96
+    assert _sample_by_weight(w, w.sum(), u).tolist() == [0, 1, 1, 3, 3]
+    assert _sample_by_weight(torch.zeros(5, dtype=torch.float64), torch.zeros((), dtype=torch.float64), u).tolist() == [0] * 5
+    rng = torch.Generator().manual_seed(0)
+    w = torch.rand(10_000, generator=rng, dtype=torch.float64) ** 4
+    u = torch.rand(200, generator=rng, dtype=torch.float64)
+    float_scan = torch.searchsorted(torch.cumsum(w, 0), u * w.sum()).clamp_(max=w.numel() - 1)
+    assert torch.equal(_sample_by_weight(w, w.sum(), u), float_scan)

@@ -408,7 +408,6 @@ def test_torch_umap_cuda_without_gpu_raises(blobs):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device")
 def test_torch_umap_on_gpu_matches_cpu_quality(codes):
     c, y = codes
     gpu = TorchUMAP(n_components=10, random_state=0, device="cuda").fit(c)
@@ -418,3 +417,40 @@ def test_torch_umap_on_gpu_matches_cpu_quality(codes):
     assert abs(tw_g - tw_c) < 0.01 and acc_g > acc_c - 0.05
     placed = gpu.transform(c[:500])
     assert placed.shape == (500, 10) and np.isfinite(placed).all()
+
+
+@pytest.mark.gpu
+def test_torch_umap_on_gpu_with_deterministic_algorithms_is_reproducible(blobs, deterministic_cuda):
+    """Issue 17, point 7: the fuzzy union used scatter_reduce(prod), which CUDA refuses in deterministic mode."""
+    x, _ = blobs
+    fits = [TorchUMAP(n_components=3, n_epochs=50, random_state=0, device="cuda").fit(x) for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].embedding_, fits[1].embedding_)
+    np.testing.assert_array_equal(fits[0].transform(x[:50]), fits[1].transform(x[:50]))
+
+
+@pytest.fixture
+def tf32_on_cuda():
+    before = torch.backends.cuda.matmul.fp32_precision
+    torch.backends.cuda.matmul.fp32_precision = "tf32"
+    yield
+    torch.backends.cuda.matmul.fp32_precision = before
+
+
+@pytest.mark.gpu
+def test_knn_on_gpu_with_tf32_matmuls_finds_the_exact_neighbours(tf32_on_cuda):
+    """Issue 17, point 9: TF32 float32 products (~1e-3 relative error) must not choose the neighbours."""
+    from sklearn.metrics import pairwise_distances
+
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(400, 8)).astype(np.float32)
+    x[:200, 0] += 30.0  # two blobs far apart: |a||b| ~ 900, neighbour gaps ~ 0.1
+    x[200:, 0] -= 30.0
+    exact = np.argsort(pairwise_distances(x.astype(np.float64)), axis=1, kind="stable")[:, :15]
+    xt = torch.from_numpy(x).cuda()
+    _, idx = knn(xt, 15)
+    assert [set(r) for r in idx.cpu().tolist()] == [set(r) for r in exact]
+    if torch.cuda.get_device_capability() >= (8, 0):  # TF32 tensor cores: a plain selection goes wrong
+        xc = xt - xt.mean(0)
+        sq = (xc * xc).sum(1)
+        naive = torch.topk(torch.addmm(sq[None], xc, xc.T, alpha=-2.0) + sq[:, None], 15, largest=False).indices
+        assert sum(set(a) != set(b) for a, b in zip(naive.cpu().tolist(), exact)) > 0

@@ -108,6 +108,7 @@ def _kmeans_pp(X: torch.Tensor, n_clusters: int, generator: torch.Generator, n_l
 
     Random numbers are drawn on the CPU from ``generator`` and then moved, so a
     seed picks the same points on every device (up to ties in floating point).
+    The sampling is deterministic on CUDA too (:func:`_sample_by_weight`).
 
     Returns
     -------
@@ -125,8 +126,7 @@ def _kmeans_pp(X: torch.Tensor, n_clusters: int, generator: torch.Generator, n_l
     pot = closest.sum()
     for c in range(1, n_clusters):
         u = torch.rand(n_local_trials, generator=generator, dtype=torch.float64).to(X.device)
-        cumsum = torch.cumsum(closest.to(torch.float64), 0)
-        cand = torch.searchsorted(cumsum, u * pot.to(torch.float64)).clamp_(max=n_samples - 1)
+        cand = _sample_by_weight(closest, pot, u)
         dist = torch.minimum(_sq_distances(X[cand], X), closest[None, :])
         pots = dist.sum(1)
         best = pots.argmin()
@@ -134,6 +134,44 @@ def _kmeans_pp(X: torch.Tensor, n_clusters: int, generator: torch.Generator, n_l
         closest = dist[best]
         indices[c] = cand[best]
     return X[indices].clone(), indices
+
+
+_SAMPLING_BITS = 52
+"""Resolution of :func:`_sample_by_weight`: weights are counted in units of 2**-52 of their total."""
+
+
+def _sample_by_weight(weights: torch.Tensor, total: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF sampling: for each ``u_j`` in [0, 1), the first ``i`` whose running weight reaches ``u_j * total``.
+
+    The running sum is taken over the weights in integer units of
+    ``2**-52 * total`` (int64, no overflow), not in floating point: a float
+    ``cumsum`` on CUDA is a parallel scan whose rounding varies from run to run
+    and raises under ``torch.use_deterministic_algorithms(True)``, while an
+    integer one is exact, so a seed picks the same samples on every device and
+    run. The quantisation moves a boundary by at most ``n_samples * 2**-52`` of
+    the total, as much as float64 rounding of the running sum does.
+
+    Parameters
+    ----------
+    weights : Tensor of shape (n_samples,)
+        Non-negative weights (squared distances to the nearest centre).
+    total : Tensor of shape ()
+        Their sum.
+    u : Tensor of shape (n_draws,)
+        float64 uniform draws on ``weights``' device.
+
+    Returns
+    -------
+    indices : Tensor of shape (n_draws,)
+        int64 sampled indices; 0 when the total weight is 0.
+    """
+    unit = 2.0**_SAMPLING_BITS
+    total = total.to(torch.float64)
+    positive = total > 0
+    scale = torch.where(positive, unit / torch.where(positive, total, 1.0), 0.0)
+    running = torch.cumsum(torch.floor(weights.to(torch.float64) * scale).to(torch.int64), 0)
+    target = torch.where(positive, torch.floor(u * unit), 0.0).to(torch.int64)
+    return torch.searchsorted(running, target).clamp_(max=weights.shape[0] - 1)
 
 
 def _kmeans_lloyd(X: torch.Tensor, centers: torch.Tensor, max_iter: int = _KMEANS_MAX_ITER, tol: float = _KMEANS_TOL):

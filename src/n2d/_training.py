@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._networks import MLPAutoencoder, StackedMLPAutoencoder
+from .exceptions import CUDAGraphWarning
 
 log = logging.getLogger("n2d.autoencoder")
 
@@ -71,7 +72,14 @@ def train_autoencoder(
     generator per model: each model draws its own permutation, exactly as its
     single-model run would, and the return value is one loss history per model.
     The total loss is the sum of the models' mean losses, so each model's
-    gradient (and Adam update) is the one it would get alone.
+    gradient (and Adam update) is the one it would get alone. If any model's
+    loss stops being finite, training stops with a ``FloatingPointError`` that
+    names the model(s) (their positions in the stack, also in the error's
+    ``models`` attribute).
+
+    A generator on another device than ``x`` (e.g. a CPU generator with CUDA
+    data) is replaced by one on ``x``'s device, seeded by a draw from it, so
+    the run is still determined by the generator's state.
 
     With ``early_stopping`` (single model only), training stops when the epoch
     loss has not improved by a relative ``tol`` for ``patience`` epochs in a row.
@@ -80,7 +88,8 @@ def train_autoencoder(
     forward, backward, Adam) of every full batch is replayed from one captured
     CUDA graph: this MLP's step is bound by kernel launches, not arithmetic.
     ``cuda_graph=None`` does so on CUDA only; ``False`` keeps the eager step
-    (same arithmetic). If capture fails the loop warns and stays eager.
+    (same arithmetic). If capture fails the loop warns
+    (:class:`~n2d.exceptions.CUDAGraphWarning`) and stays eager.
 
     ``precision="bfloat16"`` runs the forward and backward matrix products under
     bfloat16 autocast; weights, Adam's state and the loss stay float32 (mixed
@@ -94,13 +103,16 @@ def train_autoencoder(
     stacked = isinstance(module, StackedMLPAutoencoder)
     if stacked and early_stopping:
         raise ValueError("early_stopping is not supported when several autoencoders train at once.")
-    generators = list(generator) if stacked else [generator]
     device = x.device
+    generators = [_device_generator(g, device) for g in (generator if stacked else [generator])]
     n = x.shape[0]
-    on_gpu = device.type == "cuda"
-    use_graph = on_gpu if cuda_graph is None else bool(cuda_graph) and on_gpu
+    on_gpu = _is_cuda(device)
+    use_graph = on_gpu and (cuda_graph is None or bool(cuda_graph))
     params = list(module.parameters())
-    opt = _adam(params, lr, on_gpu, use_graph)
+    # Fused Adam's arithmetic does not depend on `capturable` (torch passes it
+    # "for consistency" only); _Step turns it on just for the capture, because
+    # a capturable optimizer stepping outside a capture warns the user.
+    opt = _adam(params, lr, on_gpu)
     step = _Step(module, opt, x, batch_size, stacked, use_graph, precision)
     history: list = []
     best, stale = math.inf, 0
@@ -114,14 +126,9 @@ def train_autoencoder(
         for start in range(0, n, batch_size):
             step(perm[..., start : start + batch_size])
         epoch_loss = (step.total / n).tolist()
-        worst = max(epoch_loss) if stacked else epoch_loss
-        if not math.isfinite(worst):
-            raise FloatingPointError(
-                f"The autoencoder's loss became {worst} after {len(history) + 1} epoch(s). "
-                "Lower lr, or scale the input data (e.g. to [0, 1])."
-            )
+        _check_finite(epoch_loss, len(history) + 1)
         history.append(epoch_loss)
-        bar.set_postfix(loss=f"{worst:.5f}")
+        bar.set_postfix(loss=f"{max(epoch_loss) if stacked else epoch_loss:.5f}")
         if callback is not None:
             callback(len(history), module, epoch_loss)
         if early_stopping:
@@ -134,12 +141,14 @@ def train_autoencoder(
                     break
     bar.close()
     module.eval()
+    if step.graph is not None:
+        log.debug("CUDA graph: %d full batches replayed", step.replays)
     if stacked:
         return [[h[s] for h in history] for s in range(module.n_models)]
     return history
 
 
-def _adam(params, lr, on_gpu, capturable):
+def _adam(params, lr, on_gpu):
     """Adam in one fused kernel per step where torch has one (CUDA; CPU since torch 2.4).
 
     On the CPU the fused step took 1.3 ms against the default (foreach) step's
@@ -147,11 +156,65 @@ def _adam(params, lr, on_gpu, capturable):
     bfloat16 (``benchmarks/cpu_roofline.py``). Same update rule, only rounding differs.
     """
     if on_gpu:
-        return torch.optim.Adam(params, lr=lr, fused=True, capturable=capturable)
+        return torch.optim.Adam(params, lr=lr, fused=True)
     try:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):  # a torch without a fused CPU Adam
         return torch.optim.Adam(params, lr=lr)
+
+
+def _is_cuda(device: torch.device) -> bool:
+    """Whether ``device`` takes the CUDA path (fused Adam, graph capture).
+
+    One place to decide it, so that tests can run that path on CPU tensors with
+    simulated CUDA streams and graphs.
+    """
+    return device.type == "cuda"
+
+
+def _device_generator(generator: torch.Generator | None, device: torch.device) -> torch.Generator | None:
+    """``generator`` if it draws on ``device``, else a generator there seeded by a draw from it.
+
+    ``torch.randperm(..., device="cuda", generator=cpu_generator)`` raises, and a
+    generator cannot be moved; a seed drawn from the given generator keeps the
+    run determined by that generator's state.
+    """
+    if generator is None or _same_device(generator.device, device):
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """Equal devices, with a missing CUDA index meaning the current device."""
+    if a.type != b.type:
+        return False
+    if a.type == "cuda" and (a.index is None or b.index is None):
+        current = torch.cuda.current_device()
+        return (current if a.index is None else a.index) == (current if b.index is None else b.index)
+    return a.index == b.index
+
+
+def _check_finite(epoch_loss, epoch: int) -> None:
+    """Raise ``FloatingPointError`` if any model's epoch loss is NaN or infinite.
+
+    Every model is checked: ``max([1.0, nan])`` is 1.0, so the largest loss
+    alone would let a diverged model in a stack pass.
+    """
+    losses = epoch_loss if isinstance(epoch_loss, list) else [epoch_loss]
+    bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+    if not bad:
+        return
+    if isinstance(epoch_loss, list):
+        names = ", ".join(f"{i} ({losses[i]})" for i in bad)
+        what = f"The loss of autoencoder(s) {names} of the {len(losses)} trained together became non-finite"
+    else:
+        what = f"The autoencoder's loss became {epoch_loss}"
+    err = FloatingPointError(
+        f"{what} after {epoch} epoch(s). Lower lr, or scale the input data (e.g. to [0, 1])."
+    )
+    err.models = bad
+    raise err
 
 
 class _Step:
@@ -160,9 +223,16 @@ class _Step:
     Eager by default. With ``graph``, the first full batches run eagerly on a
     side stream (CUDA graph capture needs warmed-up kernels and optimizer
     state), then the step is captured once with a static index buffer and every
-    later full batch is a buffer copy plus one graph replay. Partial batches
-    always run eagerly. Warm-up steps are real steps, so the sequence of updates
-    is the same as the eager loop's.
+    later full batch is a buffer copy plus one graph replay (counted in
+    ``replays``). Partial batches always run eagerly. Warm-up steps are real
+    steps and capture runs nothing, so the sequence of updates is the same as
+    the eager loop's.
+
+    Everything CUDA happens under ``torch.cuda.device(x.device)`` and the side
+    stream (also the capture stream) is created on ``x.device``: with
+    ``cuda:N`` data and another current device, ``torch.cuda.graph`` would
+    otherwise capture on a stream of the current device, giving an empty graph
+    (replays that do nothing) or a capture error (PyTorch issues 87894, 87794).
     """
 
     WARMUP = 3
@@ -172,8 +242,10 @@ class _Step:
             raise ValueError(f"precision must be 'float32' or 'bfloat16'; got {precision!r}.")
         self.module, self.opt, self.x, self.batch_size = module, opt, x, batch_size
         self.autocast = precision == "bfloat16"
+        self.device = x.device
         self.total = torch.zeros(module.n_models if stacked else (), device=x.device)
         self.graph = None
+        self.replays = 0
         self.warm = self.WARMUP if graph else -1
         self.stream = torch.cuda.Stream(device=x.device) if graph else None
 
@@ -188,31 +260,57 @@ class _Step:
         self.total += per_model.detach() * idx.shape[-1]
 
     def __call__(self, idx):
-        if self.graph is not None and idx.shape[-1] == self.batch_size:
+        full = idx.shape[-1] == self.batch_size
+        if self.graph is not None and full:
             self.static_idx.copy_(idx)
             self.graph.replay()
-        elif self.warm > 0 and idx.shape[-1] == self.batch_size:
-            self.stream.wait_stream(torch.cuda.current_stream(self.x.device))
-            with torch.cuda.stream(self.stream):
-                self._eager(idx)
-            torch.cuda.current_stream(self.x.device).wait_stream(self.stream)
+            self.replays += 1
+        elif self.warm > 0 and full:
+            self._warm_up(idx)
             self.warm -= 1
             if self.warm == 0:
                 self._capture(idx)
         else:
             self._eager(idx)
 
+    def _warm_up(self, idx):
+        """An eager step on the side stream, ordered after and before the current stream's work."""
+        with torch.cuda.device(self.device):
+            current = torch.cuda.current_stream(self.device)
+            self.stream.wait_stream(current)
+            with torch.cuda.stream(self.stream):
+                self._eager(idx)
+            current.wait_stream(self.stream)
+
     def _capture(self, idx):
-        try:
-            self.static_idx = idx.clone()
-            graph = torch.cuda.CUDAGraph()
-            self.opt.zero_grad(set_to_none=True)
-            with torch.cuda.graph(graph):
-                self._eager(self.static_idx)
-            # Capture records the step without running it; the replays do the work.
-            self.graph = graph
-        except Exception as exc:  # an unusual setup must not stop training: stay eager
-            warnings.warn(f"CUDA graph capture failed ({exc}); training continues without it.", RuntimeWarning, stacklevel=4)
-            self.graph = None
+        """Capture the step on ``idx``'s shape; on failure warn, restore the stream and stay eager."""
+        self.static_idx = idx.clone()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.device(self.device):
+            previous = torch.cuda.current_stream(self.device)
+            self._capturable(True)
+            try:
+                self.opt.zero_grad(set_to_none=True)
+                with torch.cuda.graph(graph, stream=self.stream):
+                    self._eager(self.static_idx)
+            except Exception as exc:  # noqa: BLE001 -- an unusual setup must not stop training: stay eager
+                # torch.cuda.graph's exit raises from capture_end() before it
+                # restores the stream, which would leave the capture stream
+                # current for the rest of the process.
+                torch.cuda.set_stream(previous)
+                torch.cuda.synchronize(self.device)
+                warnings.warn(
+                    f"CUDA graph capture failed ({exc}); training continues without it.",
+                    CUDAGraphWarning,
+                    stacklevel=4,
+                )
+                return
+            finally:
+                self._capturable(False)
+        # Capture records the step without running it; the replays do the work.
+        self.graph = graph
 
-
+    def _capturable(self, on: bool) -> None:
+        """Mark the optimizer capturable while (and only while) its step is captured."""
+        for group in self.opt.param_groups:
+            group["capturable"] = on

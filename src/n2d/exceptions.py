@@ -19,6 +19,10 @@ class CacheWarning(N2DWarning):
     """A cache entry could not be read or written; n2d carried on without it."""
 
 
+class CUDAGraphWarning(N2DWarning):
+    """Capturing the training step in a CUDA graph failed; training went on without the graph (slower)."""
+
+
 class ModelFormatError(ValueError):
     """A saved model directory is missing, corrupted, truncated or of a newer format."""
 
