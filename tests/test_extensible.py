@@ -50,7 +50,30 @@ def test_plot_embedding_draws_any_2d_embedding_and_labels(tmp_path):
     assert len(ax.collections[0].get_offsets()) == 120
     assert (tmp_path / "sub" / "pca.png").read_bytes()[:4] == b"\x89PNG"
     plt.close(fig)
-    with pytest.raises(ValueError, match="n_colors must be an int >= the number of labels"):
+    with pytest.raises(ValueError, match="n_colors must be an int >= the number of categories"):
         plot_embedding(xy, labels, n_colors=1)
     with pytest.raises(ValueError, match=r"embedding_2d must have shape \(n_samples, 2\)"):
         plot_embedding(X, labels)
+
+
+def test_plot_embedding_categories_keep_colours_across_plots():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from n2d.plotting import plot_embedding
+
+    xy = np.random.RandomState(0).normal(size=(30, 2))
+    all_three = np.repeat([0, 1, 2], 10)
+    without_1 = np.repeat([0, 2, 2], 10)
+    f1 = plot_embedding(xy, all_three, categories=[0, 1, 2], names=["zero", "one", "two"])
+    f2 = plot_embedding(xy, without_1, categories=[0, 1, 2], names=["zero", "one", "two"])
+
+    def colour_of(fig, name):
+        leg = fig.axes[0].get_legend()
+        return {t.get_text(): tuple(h.get_markerfacecolor()) for t, h in zip(leg.get_texts(), leg.legend_handles)}[name]
+
+    assert colour_of(f1, "two") == colour_of(f2, "two")
+    assert [t.get_text() for t in f2.axes[0].get_legend().get_texts()] == ["zero", "two"]
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"labels holds \[5\], not among categories"):
+        plot_embedding(xy, np.full(30, 5), categories=[0, 1, 2])

@@ -177,3 +177,36 @@ def test_hdf5_without_keras_layout_is_refused(tmp_path, x_data):
         f.create_dataset("x", data=np.zeros((3, 3)))
     with pytest.raises(ValueError, match="not Keras model weights.*'layer_names'"):
         Autoencoder(n_components=K, weights=str(path), verbose=0).fit(x_data)
+
+
+def test_seed_api_loads_the_reference_codes_keras_file(keras_model, legacy_file, x_data):
+    import n2d as nd
+
+    _, _, encoder = keras_model
+    cluster = nd.n2d(x_data, nclust=K, device="cpu")
+    cluster.preTrainEncoder(weights=str(legacy_file))
+    np.testing.assert_allclose(cluster.autoencoder.transform(x_data), _numpy(encoder(x_data)), rtol=1e-4, atol=1e-5)
+
+
+def test_cli_cluster_with_keras_weights(keras_model, legacy_file, x_data, tmp_path, capsys):
+    from sklearn.metrics import adjusted_rand_score
+
+    from n2d.cli import main
+
+    _, _, encoder = keras_model
+    data = tmp_path / "x.npy"
+    np.save(data, x_data)
+    out = tmp_path / "out"
+    rc = main([
+        "cluster", str(data), "--n-clusters", str(K), "--weights", str(legacy_file), "--manifold", "none",
+        "--clusterer", "kmeans", "--device", "cpu", "--out", str(out), "-q",
+    ])
+    assert rc == 0
+    assert "autoencoder: given weights" in capsys.readouterr().out
+    # k-means on the Keras codes, as the CLI ran it
+    from n2d import N2D
+
+    model = N2D.load(out / "model")
+    np.testing.assert_allclose(model.autoencoder_.transform(x_data), _numpy(encoder(x_data)), rtol=1e-4, atol=1e-5)
+    labels = np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, usecols=1)
+    assert adjusted_rand_score(labels, model.labels_) == 1.0

@@ -41,6 +41,7 @@ def _add_cluster(sub):
     p.add_argument("--label-column", help="CSV column (name or 0-based index) holding true labels")
     p.add_argument("--out", help="output directory (default: n2d-out/<data name>)")
     p.add_argument("--no-cache", action="store_true", help="train the autoencoder even if cached weights exist")
+    p.add_argument("--weights", help="pretrained autoencoder weights instead of training: .safetensors or a Keras .h5 of the paper's code")
     p.add_argument(
         "--plot",
         action="store_true",
@@ -109,7 +110,7 @@ def cmd_cluster(args) -> int:
     verbose = 0 if args.quiet else 1
     model = N2D(
         n_clusters=k,
-        autoencoder=Autoencoder(cache=not args.no_cache),
+        autoencoder=Autoencoder(cache=not args.no_cache, weights=args.weights),
         manifold=manifold,
         clusterer=args.clusterer.lower(),
         n_init=args.n_init,

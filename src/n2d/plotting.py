@@ -196,6 +196,7 @@ def plot_embedding(
     ax=None,
     point_size=None,
     legend=True,
+    categories=None,
     n_colors=None,
     path=None,
     dpi=150,
@@ -225,10 +226,15 @@ def plot_embedding(
         Marker area in points^2; ``None`` picks it from the number of points.
     legend : bool, default=True
         Draw a legend to the right of the panel.
+    categories : sequence, default=None
+        Every group that can occur, in the order of colours and legend
+        entries; ``labels`` must be among them. Several plots given the same
+        ``categories`` colour each group alike, also when a group is absent
+        from one of them (the legend lists the groups present). ``None`` is
+        the distinct labels, sorted.
     n_colors : int, default=None
-        Size of the palette the label colours are taken from (at least the
-        number of distinct labels), so that plots of the same groups with a
-        label missing keep their colours. ``None`` uses one colour per label.
+        Size of the palette the colours are taken from, at least the number
+        of categories; ``None`` is one colour per category.
     path : str or path-like, default=None
         If given, the figure is also saved there as a PNG (written under a
         temporary name and renamed into place; the folder is created).
@@ -264,20 +270,35 @@ def plot_embedding(
     xy = _check_xy(embedding_2d)
     n = xy.shape[0]
     groups, codes = _encode(labels, "labels", n)
-    group_names = _class_names(groups, names)
+    cats = list(groups) if categories is None else list(categories)
+    index = {}
+    for i, c in enumerate(cats):
+        index.setdefault(c, i)
+    absent = [g for g in groups if g not in index]
+    if absent:
+        raise ValueError(
+            f"labels holds {absent[:5]}{' ...' if len(absent) > 5 else ''}, not among categories {cats[:10]}"
+            f"{' ...' if len(cats) > 10 else ''}; categories must list every label."
+        )
+    cat_names = _class_names(cats, names)
     if point_size is not None and not (np.isscalar(point_size) and float(point_size) > 0):
         raise ValueError(f"point_size must be a positive number or None; got {point_size!r}.")
-    if n_colors is not None and (not isinstance(n_colors, (int, np.integer)) or n_colors < len(groups)):
-        raise ValueError(f"n_colors must be an int >= the number of labels ({len(groups)}) or None; got {n_colors!r}.")
+    if n_colors is not None and (not isinstance(n_colors, (int, np.integer)) or n_colors < len(cats)):
+        raise ValueError(
+            f"n_colors must be an int >= the number of categories ({len(cats)}) or None; got {n_colors!r}."
+        )
     _matplotlib()
     if ax is None:
         fig, ax = _pyplot().subplots(figsize=(5.8 if legend else 4.6, 5.0), layout="constrained")
     else:
         fig = _root_figure(ax)
-    colors = _palette(len(groups) if n_colors is None else int(n_colors))
+    palette = _palette(len(cats) if n_colors is None else int(n_colors))
+    present = sorted({index[g] for g in groups})  # category index of each group shown, in category order
+    position = {c: k for k, c in enumerate(present)}
+    shown = np.array([position[index[g]] for g in groups], dtype=np.int64)[codes]
     size = _auto_point_size(n) if point_size is None else float(point_size)
-    _scatter(ax, xy, codes, colors, group_names, size=size, legend=legend, title=title or "",
-             order=np.random.RandomState(0).permutation(n))
+    _scatter(ax, xy, shown, palette[present], [cat_names[i] for i in present], size=size, legend=legend,
+             title=title or "", order=np.random.RandomState(0).permutation(n))
     if path is not None:
         _save_png(fig, path, dpi)
     return fig
