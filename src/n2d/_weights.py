@@ -52,13 +52,13 @@ def _read_weights(source, dims=None):
             state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
         hint = (
-            " A '.h5' name is expected to hold Keras HDF5 weights, but this file has no HDF5 signature."
+            " Its '.h5' name suggests Keras HDF5 weights, but the file is not HDF5."
             if path.suffix.lower() in (".h5", ".hdf5")
             else ""
         )
         raise ValueError(
-            f"Could not read autoencoder weights from {path}: neither a Keras HDF5 file nor a valid "
-            f"safetensors file ({exc}).{hint}"
+            f"Could not read autoencoder weights from {path}: not a Keras HDF5 file (no HDF5 signature) and "
+            f"not a valid safetensors file ({exc}).{hint}"
         ) from exc
     history = json.loads(meta.get("history", "[]"))
     return state, [float(h) for h in history]
