@@ -7,7 +7,9 @@ variable names, ``kernel:0``) is rebuilt from a Keras-written one by renaming
 its datasets the way Keras 2.2.4's ``save_weights_to_hdf5_group`` names them.
 """
 
+import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -23,10 +25,14 @@ N_FEATURES, HIDDEN, K = 16, (500, 500, 2000), 6
 @pytest.fixture(scope="module")
 def keras_model():
     """The reference code's autoencoder (rymc/n2d ``autoencoder(dims)``) in Keras 3, torch backend, random weights."""
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed (it is in the 'test' extra: pip install 'n2d[test]')")
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "torch"  # read once, when keras is first imported
+    import keras  # installed: an import error here is a failure, not a skip
+
     if keras.backend.backend() != "torch":
-        pytest.skip(f"keras runs on the {keras.backend.backend()} backend; these tests use torch")
+        pytest.skip(f"keras was imported earlier with the {keras.backend.backend()} backend; these tests need torch")
     from keras import layers
 
     dims = [N_FEATURES, *HIDDEN, K]
@@ -55,7 +61,10 @@ def x_data():
 @pytest.fixture(scope="module")
 def legacy_file(keras_model, tmp_path_factory):
     """A weights file from Keras's legacy HDF5 weight writer: layer groups at the file's root."""
-    from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
+    try:  # Keras >= 3.4 (sources under keras.src)
+        from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
+    except ImportError:  # Keras 3.0 to 3.3
+        from keras.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
     _, model, _ = keras_model
     path = tmp_path_factory.mktemp("keras") / "pendigits-1000-ae_weights.h5"
