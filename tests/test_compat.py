@@ -85,7 +85,7 @@ def test_custom_manifold_clusterer_with_predict_hl(blobs):
     np.testing.assert_array_equal(custom.seen, cluster.autoencoder.transform(x))
     np.testing.assert_array_equal(cluster.preds, preds)
     assert cluster.hle is None  # it has no embedding of its own
-    acc, nmi, ari = cluster.assess(y)
+    acc, _, _ = cluster.assess(y)
     assert 0 <= acc <= 1 and acc == round(evaluate(y, preds)["acc"], 5)
     # any scikit-learn clusterer works too (its fit_predict is used)
     assert cluster.predict(KMeans(3, n_init=2, random_state=0)).shape == (x.shape[0],)

@@ -16,8 +16,8 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 
-from n2d import Autoencoder  # noqa: E402
-from n2d._keras_weights import is_hdf5, read_keras_weights  # noqa: E402
+from n2d import Autoencoder
+from n2d._keras_weights import is_hdf5, read_keras_weights
 
 N_FEATURES, HIDDEN, K = 16, (500, 500, 2000), 6
 

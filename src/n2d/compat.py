@@ -204,7 +204,7 @@ class UmapGMM(ClusterMixin, BaseEstimator):
         return self.embedding_
 
 
-class n2d:  # noqa: N801 -- the seed's class name, kept so that its code runs unchanged
+class n2d:  # the seed's class name (lower case), kept so that its code runs unchanged
     """The seed library's N2D object: data, autoencoder, manifold clusterer, scores and plots.
 
     Parameters
@@ -262,7 +262,7 @@ class n2d:  # noqa: N801 -- the seed's class name, kept so that its code runs un
         self.hle = None
         self.preds = None
 
-    def preTrainEncoder(self, batch_size=256, pretrain_epochs=1000, loss="mse", optimizer="adam", weights=None,  # noqa: N802
+    def preTrainEncoder(self, batch_size=256, pretrain_epochs=1000, loss="mse", optimizer="adam", weights=None,
                         verbose=0, weight_id=None):
         """Train the autoencoder on ``x`` and optionally save its weights, or load saved weights.
 

@@ -121,10 +121,11 @@ def evaluate(y_true, y_pred, metrics=None) -> dict[str, float]:
     Raises
     ------
     ValueError
-        If the label arrays do not match, a metric name is taken or not a
-        string, or a metric does not return one number.
+        If the label arrays do not match, a metric name is taken, or a metric
+        does not return one number.
     TypeError
-        If a metric is not callable.
+        If ``metrics`` is not a mapping, a name is not a string, or a metric
+        is not callable.
 
     Examples
     --------
@@ -149,7 +150,7 @@ def evaluate(y_true, y_pred, metrics=None) -> dict[str, float]:
         )
     for name, fn in metrics.items():
         if not isinstance(name, str):
-            raise ValueError(f"metric names must be strings; got {name!r}.")
+            raise TypeError(f"metric names must be strings; got {name!r}.")
         if name in scores:
             raise ValueError(f"metric name {name!r} is taken by evaluate's own scores {list(scores)[:3]}; pick another.")
         if not callable(fn):
