@@ -115,6 +115,8 @@ def test_unsupported_loss_or_optimizer_is_a_clear_error(blobs):
         cluster.preTrainEncoder(loss="mae", pretrain_epochs=1)
     with pytest.raises(ValueError, match=r"optimizer='sgd' is not supported.*Adam"):
         cluster.preTrainEncoder(optimizer="sgd", pretrain_epochs=1)
+    with pytest.raises(ValueError, match="'pretrain_epochs' parameter of n2d"):
+        cluster.preTrainEncoder(pretrain_epochs=0)
     with pytest.raises(ValueError, match="act='tanh' is not supported"):
         nd.n2d(blobs[0], nclust=3, act="tanh")
     with pytest.raises(RuntimeError, match="call preTrainEncoder"):

@@ -310,6 +310,9 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
                 f"preTrainEncoder: optimizer={optimizer!r} is not supported; the autoencoder trains with Adam "
                 f"(optimizer='adam', learning rate 1e-3). Supported: {_OPTIMIZERS}."
             )
+        check_int(self, "batch_size", batch_size, 1)
+        check_int(self, "pretrain_epochs", pretrain_epochs, 1)
+        check_int(self, "verbose", verbose, 0)
         common = dict(n_components=self.nclust, hidden_dims=self.hidden_dims, device=self.device)
         if weights is not None:
             candidates = _weights_candidates(weights)
@@ -321,7 +324,6 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
                 )
             ae = Autoencoder(weights=str(path), verbose=0, **common).fit(self.x)
         else:
-            check_int(self, "verbose", verbose, 0)
             ae = Autoencoder(
                 epochs=pretrain_epochs, batch_size=batch_size, precision=self.precision, cache=False,
                 random_state=self.random_state, verbose=1 if verbose else 0, **common,
