@@ -1,6 +1,9 @@
 """n2d: (Not Too) Deep Clustering via clustering the local manifold of an autoencoded embedding.
 
 >>> from n2d import N2D, load_dataset, evaluate
+
+The seed library's API (n2d 0.x: ``nd.n2d(x, nclust)``, ``nd.UmapGMM``) is kept
+in :mod:`n2d.compat` and exported here, beside everything else.
 """
 
 from ._version import __version__
@@ -10,6 +13,7 @@ from .estimator import N2D
 from ._gmm_torch import TorchGaussianMixture
 from .manifold import UMAP, TorchUMAP
 from .metrics import ari, cluster_acc, evaluate, nmi
+from .compat import UmapGMM, n2d  # the seed's API; n2d.n2d is the class, the package stays the package
 
 __all__ = [
     "N2D",
@@ -24,5 +28,7 @@ __all__ = [
     "cluster_acc",
     "nmi",
     "ari",
+    "n2d",
+    "UmapGMM",
     "__version__",
 ]

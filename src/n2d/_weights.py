@@ -52,31 +52,47 @@ def _write_weights(module: nn.Module, path: Path, history, settings: dict, made_
         save_file(tensors, str(tmp), metadata=meta)
 
 
-def _read_weights(source):
-    """Return (state dict of tensors, history) from a safetensors path or a dict of arrays.
+def _read_weights(source, dims=None):
+    """Return (state dict of tensors, history) from a weights file or a dict of arrays.
 
-    A file whose tensors do not match the checksum in its metadata raises
-    ``ValueError``.
+    A file is read by what it holds, not by its name: an HDF5 file (by its
+    signature) is read as the N2D reference code's Keras weights
+    (:func:`n2d._keras_weights.read_keras_weights`, checked against ``dims``,
+    ``(n_features, *hidden_dims, n_components)``, when given; no history),
+    anything else as n2d's safetensors, whose tensors must match the checksum
+    in its metadata (``ValueError`` otherwise).
     """
-    state, history, _ = _read_weights_meta(source)
+    state, history, _ = _read_weights_meta(source, dims=dims)
     return state, history
 
 
-def _read_weights_meta(source):
+def _read_weights_meta(source, dims=None):
     """Return (state dict of tensors, history, metadata dict) from a path or a dict of arrays."""
     if isinstance(source, dict):
         return {k: torch.as_tensor(np.asarray(v)) for k, v in source.items()}, [], {}
     from safetensors import safe_open
 
+    from ._keras_weights import is_hdf5, read_keras_weights
+
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"Autoencoder weights file not found: {path}")
+    if is_hdf5(path):
+        return read_keras_weights(path, dims=dims), [], {}
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
-        raise ValueError(f"Could not read autoencoder weights from {path}: not a valid safetensors file ({exc}).") from exc
+        hint = (
+            " Its '.h5' name suggests Keras HDF5 weights, but the file is not HDF5."
+            if path.suffix.lower() in (".h5", ".hdf5")
+            else ""
+        )
+        raise ValueError(
+            f"Could not read autoencoder weights from {path}: not a Keras HDF5 file (no HDF5 signature) and "
+            f"not a valid safetensors file ({exc}).{hint}"
+        ) from exc
     expected = meta.get("tensors_sha256")
     if expected is not None and _tensors_sha256(state) != expected:
         raise ValueError(

@@ -92,8 +92,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     tol : float, default=1e-4
     weights : str, path or dict, default=None
         Pretrained weights: a ``.safetensors`` file written by
-        :meth:`save_weights` (or found in the cache), or a mapping of parameter
-        names to arrays. When given, ``fit`` loads them and trains nothing.
+        :meth:`save_weights` (or found in the cache), a Keras HDF5 file of the
+        N2D reference code's autoencoder (its pretrained
+        ``<dataset>-1000-ae_weights.h5``: layers ``encoder_0`` ...
+        ``decoder_0``; read with h5py, ``pip install 'n2d[keras-weights]'``;
+        see :mod:`n2d._keras_weights`), or a mapping of parameter names to
+        arrays. A file is recognised by its content (the HDF5 signature), not
+        its name. Every shape must fit ``hidden_dims`` and ``n_components``.
+        When given, ``fit`` loads them and trains nothing.
     cache : bool, default=True
         Reuse and store trained weights in the weight cache. Only used when
         ``random_state`` is an int: unseeded training is not reproducible, so it
@@ -196,8 +202,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_random_state_param(self, self.random_state)
         if self.weights is not None and not isinstance(self.weights, (str, os.PathLike, dict)):
             raise ValueError(
-                "The 'weights' parameter of Autoencoder must be a path to a .safetensors file, "
-                f"a dict of arrays, or None. Got {type(self.weights).__name__} instead."
+                "The 'weights' parameter of Autoencoder must be a path to a .safetensors file or a Keras "
+                f"HDF5 weights file, a dict of arrays, or None. Got {type(self.weights).__name__} instead."
             )
 
     # -- cache ------------------------------------------------------------- #
@@ -259,7 +265,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.cache_path_ = None
         self.n_iter_ = 0
         if self.weights is not None:
-            state, self.history_ = _read_weights(self.weights)
+            dims = (X.shape[1], *self.hidden_dims, self.n_components)
+            state, self.history_ = _read_weights(self.weights, dims=dims)
             _load_state(module, state, source="weights dict" if isinstance(self.weights, dict) else str(self.weights))
             self.weights_source_ = "weights"
         elif self.cache and seed is not None:

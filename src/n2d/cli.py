@@ -79,7 +79,8 @@ def _add_cluster(sub):
     p.add_argument("--no-cache", action="store_true", help="train the autoencoder even if cached weights exist")
     p.add_argument(
         "--weights", metavar="FILE",
-        help="pretrained autoencoder weights (.safetensors from Autoencoder.save_weights); nothing is trained",
+        help="pretrained autoencoder weights: .safetensors (Autoencoder.save_weights) or a Keras .h5 of the "
+        "paper's code (needs h5py); nothing is trained",
     )
     p.add_argument(
         "--plot",
@@ -185,12 +186,24 @@ def _check_cluster_args(args) -> dict:
 
 
 def _check_weights_file(path) -> None:
-    """Fail early if --weights is not a readable safetensors file (its shapes are checked before training)."""
+    """Fail early if --weights is not a readable weights file (its shapes are checked before training).
+
+    A Keras HDF5 file of the paper's code is read in full (it is small) and its
+    layout checked; anything else must open as safetensors.
+    """
     from safetensors import safe_open
+
+    from ._keras_weights import is_hdf5, read_keras_weights
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--weights {path}: no such file.")
+    if is_hdf5(path):
+        try:
+            read_keras_weights(path)
+        except (ValueError, ImportError) as exc:
+            raise ValueError(f"--weights {path}: {exc}") from None
+        return
     try:
         with safe_open(str(path), framework="pt") as f:
             keys = list(f.keys())

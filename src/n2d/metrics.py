@@ -97,17 +97,70 @@ def ari(y_true, y_pred) -> float:
     return float(adjusted_rand_score(y_true, y_pred))
 
 
-def evaluate(y_true, y_pred) -> dict[str, float]:
-    """ACC, NMI and ARI of a clustering against known classes.
+def evaluate(y_true, y_pred, metrics=None) -> dict[str, float]:
+    """ACC, NMI and ARI of a clustering against known classes, and any other scores you name.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Ground-truth labels, any hashable values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted cluster labels, any hashable values.
+    metrics : mapping of str to callable, default=None
+        Extra scores, by name: each is called as ``fn(y_true, y_pred)`` (the
+        arrays as given, after the length check) and must return one number,
+        e.g. scikit-learn's ``adjusted_mutual_info_score`` or ``v_measure_score``.
+        Names must differ from ``"acc"``, ``"nmi"`` and ``"ari"``.
 
     Returns
     -------
     scores : dict
-        ``{"acc": float, "nmi": float, "ari": float}``.
+        ``{"acc": float, "nmi": float, "ari": float}``, then one float per
+        extra metric, in the order given.
+
+    Raises
+    ------
+    ValueError
+        If the label arrays do not match, a metric name is taken, or a metric
+        does not return one number.
+    TypeError
+        If ``metrics`` is not a mapping, a name is not a string, or a metric
+        is not callable.
 
     Examples
     --------
     >>> evaluate(["a", "a", "b", "b"], [0, 0, 1, 1])
     {'acc': 1.0, 'nmi': 1.0, 'ari': 1.0}
+
+    Any ``(y_true, y_pred) -> float`` can be added by name:
+
+    >>> from sklearn.metrics import adjusted_mutual_info_score
+    >>> evaluate([0, 0, 1, 1], [0, 0, 1, 1], metrics={"ami": adjusted_mutual_info_score})
+    {'acc': 1.0, 'nmi': 1.0, 'ari': 1.0, 'ami': 1.0}
     """
-    return {"acc": cluster_acc(y_true, y_pred), "nmi": nmi(y_true, y_pred), "ari": ari(y_true, y_pred)}
+    y_true_in, y_pred_in = y_true, y_pred
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    scores = {"acc": cluster_acc(y_true, y_pred), "nmi": nmi(y_true, y_pred), "ari": ari(y_true, y_pred)}
+    if metrics is None:
+        return scores
+    if not hasattr(metrics, "items"):
+        raise TypeError(
+            f"metrics must be a mapping of names to callables, e.g. {{'ami': adjusted_mutual_info_score}}; "
+            f"got {type(metrics).__name__}."
+        )
+    for name, fn in metrics.items():
+        if not isinstance(name, str):
+            raise TypeError(f"metric names must be strings; got {name!r}.")
+        if name in scores:
+            raise ValueError(f"metric name {name!r} is taken by evaluate's own scores {list(scores)[:3]}; pick another.")
+        if not callable(fn):
+            raise TypeError(f"metric {name!r} must be a callable (y_true, y_pred) -> float; got {type(fn).__name__}.")
+        value = fn(y_true_in, y_pred_in)
+        try:
+            scores[name] = float(np.asarray(value).item())
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"metric {name!r} must return one number; got {type(value).__name__} "
+                f"{np.shape(value) if np.ndim(value) else value!r}."
+            ) from None
+    return scores

@@ -6,6 +6,10 @@ predicted clusters or, when the true classes are known, two plots side by side
 (:func:`plot_clusters`). :func:`plot_model` does both for a fitted
 :class:`n2d.N2D` and can save the figure as a PNG.
 
+:func:`plot_clusters` and :func:`plot_embedding` (one panel) take any 2-D
+embedding and label arrays, not only N2D's: a PCA or t-SNE of the data, the
+labels of any clusterer, classes, or a clustering mapped onto the classes.
+
 matplotlib is an optional dependency (``pip install matplotlib``, or the ``plot``
 extra when installing n2d from its source: ``pip install ".[plot]"``). It is
 imported only when a function here is called, so importing this module is cheap
@@ -20,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["plot_clusters", "embed_2d", "plot_model"]
+__all__ = ["plot_clusters", "plot_embedding", "embed_2d", "plot_model"]
 
 _INSTALL_HINT = "n2d.plotting needs matplotlib, which is not installed: pip install matplotlib"
 _RASTERIZE_ABOVE = 5000
@@ -159,9 +163,146 @@ def _scatter(ax, xy, codes, colors, names, *, size, legend, title, order):
                   frameon=False, fontsize="small", ncol=ncol, handletextpad=0.3)
 
 
+def _check_xy(embedding_2d) -> np.ndarray:
+    xy = np.asarray(embedding_2d, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"embedding_2d must have shape (n_samples, 2); got shape {xy.shape}.")
+    n = xy.shape[0]
+    if n == 0:
+        raise ValueError(f"embedding_2d is empty (shape {xy.shape}); at least one point is needed.")
+    if not np.isfinite(xy).all():
+        bad = int((~np.isfinite(xy)).any(axis=1).sum())
+        raise ValueError(f"embedding_2d has {bad} of {n} rows with NaN or inf coordinates (shape {xy.shape}).")
+    return xy
+
+
+def _save_png(fig, path, dpi) -> None:
+    from ._utils import atomic_path
+
+    with atomic_path(os.fspath(path), suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+
+
 # --------------------------------------------------------------------------- #
 # public API
 # --------------------------------------------------------------------------- #
+
+
+def plot_embedding(
+    embedding_2d,
+    labels,
+    *,
+    names=None,
+    title=None,
+    ax=None,
+    point_size=None,
+    legend=True,
+    categories=None,
+    n_colors=None,
+    path=None,
+    dpi=150,
+):
+    """One scatter plot of any 2-D embedding, coloured by any labels.
+
+    The building block of :func:`plot_clusters`, for any coordinates (a UMAP, a
+    PCA, t-SNE, the first two columns of a code) and any labelling (classes,
+    clusters, a clustering mapped onto the classes).
+
+    Parameters
+    ----------
+    embedding_2d : array-like of shape (n_samples, 2)
+        Coordinates to draw. Must be finite.
+    labels : array-like of shape (n_samples,)
+        Group of each point; any hashable values. One colour and one legend
+        entry per distinct label, in sorted order.
+    names : sequence of str or mapping, default=None
+        Legend names: indexed by integer label (as
+        :attr:`n2d.datasets.Dataset.target_names`), one per distinct label in
+        sorted order, or a ``{label: name}`` mapping. ``None`` shows the labels.
+    title : str, default=None
+        Title of the panel.
+    ax : matplotlib Axes, default=None
+        Where to draw; ``None`` creates a new figure with pyplot.
+    point_size : float, default=None
+        Marker area in points^2; ``None`` picks it from the number of points.
+    legend : bool, default=True
+        Draw a legend to the right of the panel.
+    categories : sequence, default=None
+        Every group that can occur, in the order of colours and legend
+        entries; ``labels`` must be among them. Several plots given the same
+        ``categories`` colour each group alike, also when a group is absent
+        from one of them (the legend lists the groups present). ``None`` is
+        the distinct labels, sorted.
+    n_colors : int, default=None
+        Size of the palette the colours are taken from, at least the number
+        of categories; ``None`` is one colour per category.
+    path : str or path-like, default=None
+        If given, the figure is also saved there as a PNG (written under a
+        temporary name and renamed into place; the folder is created).
+    dpi : int, default=150
+        Resolution of the saved PNG.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``embedding_2d`` is not finite of shape (n_samples, 2), ``labels``
+        does not have one label per point, or ``n_colors`` is below the number
+        of labels.
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    Any embedding and labelling, e.g. a PCA of the data coloured by k-means:
+
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.decomposition import PCA
+    >>> from n2d.plotting import plot_embedding
+    >>> X = np.random.RandomState(0).normal(size=(200, 5))
+    >>> xy = PCA(n_components=2).fit_transform(X)
+    >>> labels = KMeans(3, n_init=1, random_state=0).fit_predict(X)
+    >>> fig = plot_embedding(xy, labels, names={0: "a", 1: "b", 2: "c"}, title="k-means")  # doctest: +SKIP
+    """
+    xy = _check_xy(embedding_2d)
+    n = xy.shape[0]
+    groups, codes = _encode(labels, "labels", n)
+    cats = list(groups) if categories is None else list(categories)
+    index = {}
+    for i, c in enumerate(cats):
+        index.setdefault(c, i)
+    absent = [g for g in groups if g not in index]
+    if absent:
+        raise ValueError(
+            f"labels holds {absent[:5]}{' ...' if len(absent) > 5 else ''}, not among categories {cats[:10]}"
+            f"{' ...' if len(cats) > 10 else ''}; categories must list every label."
+        )
+    cat_names = _class_names(cats, names)
+    if point_size is not None and not (np.isscalar(point_size) and float(point_size) > 0):
+        raise ValueError(f"point_size must be a positive number or None; got {point_size!r}.")
+    if n_colors is not None and (not isinstance(n_colors, (int, np.integer)) or n_colors < len(cats)):
+        raise ValueError(
+            f"n_colors must be an int >= the number of categories ({len(cats)}) or None; got {n_colors!r}."
+        )
+    _matplotlib()
+    if ax is None:
+        fig, ax = _pyplot().subplots(figsize=(5.8 if legend else 4.6, 5.0), layout="constrained")
+    else:
+        fig = _root_figure(ax)
+    palette = _palette(len(cats) if n_colors is None else int(n_colors))
+    present = sorted({index[g] for g in groups})  # category index of each group shown, in category order
+    position = {c: k for k, c in enumerate(present)}
+    shown = np.array([position[index[g]] for g in groups], dtype=np.int64)[codes]
+    size = _auto_point_size(n) if point_size is None else float(point_size)
+    _scatter(ax, xy, shown, palette[present], [cat_names[i] for i in present], size=size, legend=legend,
+             title=title or "", order=np.random.RandomState(0).permutation(n))
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
 
 
 def plot_clusters(
@@ -248,15 +389,8 @@ def plot_clusters(
     >>> len(fig.axes)                                                # doctest: +SKIP
     2
     """
-    xy = np.asarray(embedding_2d, dtype=np.float64)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"embedding_2d must have shape (n_samples, 2); got shape {xy.shape}.")
+    xy = _check_xy(embedding_2d)
     n = xy.shape[0]
-    if n == 0:
-        raise ValueError(f"embedding_2d is empty (shape {xy.shape}); at least one point is needed.")
-    if not np.isfinite(xy).all():
-        bad = int((~np.isfinite(xy)).any(axis=1).sum())
-        raise ValueError(f"embedding_2d has {bad} of {n} rows with NaN or inf coordinates (shape {xy.shape}).")
     clusters, pred = _encode(labels, "labels", n)
     two = y_true is not None
     if two:
@@ -419,8 +553,6 @@ def plot_model(
     fig : matplotlib.figure.Figure
         The figure, also when it was saved; close it with ``plt.close(fig)``.
     """
-    from ._utils import atomic_path
-
     _matplotlib()
     n = np.shape(X)[0] if np.ndim(X) else 0
     for name, values in (("labels", labels), ("y_true", y_true)):
@@ -434,6 +566,5 @@ def plot_model(
         legend=legend, scores=scores,
     )
     if path is not None:
-        with atomic_path(os.fspath(path), suffix=".png") as tmp:
-            fig.savefig(tmp, format="png", dpi=dpi)
+        _save_png(fig, path, dpi)
     return fig
