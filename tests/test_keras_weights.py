@@ -26,7 +26,7 @@ N_FEATURES, HIDDEN, K = 16, (500, 500, 2000), 6
 def keras_model():
     """The reference code's autoencoder (rymc/n2d ``autoencoder(dims)``) in Keras 3, torch backend, random weights."""
     if importlib.util.find_spec("keras") is None:
-        pytest.skip("keras is not installed (it is in the 'test' extra: pip install 'n2d[test]')")
+        pytest.skip("keras is not installed (it is in the test extra: pip install '.[test]' from the source)")
     if "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = "torch"  # read once, when keras is first imported
     import keras  # installed: an import error here is a failure, not a skip

@@ -49,7 +49,7 @@ __all__ = ["HDF5_SIGNATURE", "is_hdf5", "keras_layer_names", "read_keras_weights
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 """The 8 bytes an HDF5 superblock starts with (at offset 0, or 512, 1024, ... after a user block)."""
 
-_INSTALL_HINT = "Reading Keras HDF5 weights needs h5py: pip install 'n2d[keras-weights]'"
+_INSTALL_HINT = "Reading Keras HDF5 weights needs h5py, which is not installed: pip install h5py"
 
 
 def is_hdf5(path) -> bool:

@@ -95,7 +95,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         :meth:`save_weights` (or found in the cache), a Keras HDF5 file of the
         N2D reference code's autoencoder (its pretrained
         ``<dataset>-1000-ae_weights.h5``: layers ``encoder_0`` ...
-        ``decoder_0``; read with h5py, ``pip install 'n2d[keras-weights]'``;
+        ``decoder_0``; read with h5py (``pip install h5py``);
         see :mod:`n2d._keras_weights`), or a mapping of parameter names to
         arrays. A file is recognised by its content (the HDF5 signature), not
         its name. Every shape must fit ``hidden_dims`` and ``n_components``.
