@@ -21,8 +21,8 @@ One process, one copy of the data, three measurements:
 Importing umap-learn and numba's compilation (20 to 30 s on a small CPU, paid
 once by every fresh process that uses umap-learn) is timed on its own first, on
 a tiny problem, and then added once to each side that uses umap-learn: always
-the reference, and n2d only on the CPU (where its default manifold is
-umap-learn; on a GPU it is n2d's torch UMAP). Both sides then run warm, so
+the reference, and n2d only when given umap-learn (its default manifold is
+n2d's torch UMAP on every device). Both sides then run warm, so
 neither gains from running after the other. On a GPU the CUDA context is
 created before anything is timed.
 Times are read with ``time.perf_counter``, after synchronising the GPU.
@@ -44,8 +44,8 @@ time>.json (or ``--out``).
     python benchmarks/speed.py --device cuda                      # pendigits, 1000 epochs
     python benchmarks/speed.py --device cpu --dataset pendigits --epochs 20 --seeds 2
 
-``--epochs`` defaults to n2d's own default on a CPU (``"auto"``: about 2,000
-optimizer steps, bfloat16 where the CPU has it), against a reference that
+``--epochs`` defaults to n2d's own default on a CPU (``"auto"``: 2,000
+optimizer steps up to 10,000 rows, more above, bfloat16 where the CPU has it), against a reference that
 trains 50 float32 epochs, the CPU setting whose 5-seed means first reached the
 paper's (so both sides aim at the same accuracy, and the scores are printed
 beside the times); on CUDA it defaults to the paper's 1000 epochs on both sides.

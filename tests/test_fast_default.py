@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from n2d import N2D, Autoencoder
 from n2d import _hardware
-from n2d._training import AUTO_MAX_EPOCHS, AUTO_STEPS, _Step, auto_epochs, train_autoencoder
+from n2d._training import AUTO_MAX_EPOCHS, AUTO_STEPS, _Step, auto_epochs, auto_steps, train_autoencoder
 from n2d._networks import MLPAutoencoder
 from n2d.cluster import fit_predict
 
@@ -25,11 +25,16 @@ def test_auto_epochs_targets_a_number_of_steps():
     # pendigits (10,992 rows) and MNIST (70,000) at batch 256
     assert auto_epochs(10_992, 256, 2000) == 47
     assert auto_epochs(70_000, 256, 2000) == 8
+    # the default target: 2000 steps up to 10,000 rows, then growing as sqrt(rows)
+    assert auto_steps(1_000) == auto_steps(10_000) == AUTO_STEPS
+    assert auto_steps(70_000) == 5292 and auto_steps(1_000_000) == 20_000
+    assert auto_epochs(10_992, 256) == 49 and auto_epochs(70_000, 256) == 20
     for n in (1_000, 10_992, 70_000, 1_000_000):
         steps = auto_epochs(n, 256) * -(-n // 256)
-        assert AUTO_STEPS <= steps < AUTO_STEPS + -(-n // 256)  # the fewest whole epochs reaching the target
+        # the fewest whole epochs reaching the target
+        assert auto_steps(n) <= steps < auto_steps(n) + -(-n // 256)
     assert auto_epochs(100, 256) == AUTO_MAX_EPOCHS  # tiny data: capped at the paper's 1000 epochs
-    assert auto_epochs(10_000_000, 256) == 1  # never zero
+    assert auto_epochs(10_000_000, 256, steps=1) == 1  # never zero
 
 
 def test_autoencoder_resolves_auto_epochs_and_caches_by_the_resolved_value(tmp_path, blobs, monkeypatch):

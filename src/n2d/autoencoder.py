@@ -69,12 +69,13 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Encoder widths; the decoder mirrors them.
     epochs : int or "auto", default="auto"
-        Training epochs. ``"auto"`` trains for about
-        :data:`~n2d._training.AUTO_STEPS` optimizer steps, whatever the size of
-        the data (:func:`~n2d._training.auto_epochs`: 47 epochs on pendigits,
-        8 on MNIST's 70,000 images), which reaches the paper's accuracy on its
-        datasets at a fraction of its cost (README, "Choosing the training
-        length"). ``1000`` is the paper's setting.
+        Training epochs. ``"auto"`` trains for a number of optimizer steps
+        rather than epochs (:func:`~n2d._training.auto_epochs`): 2,000 steps
+        up to 10,000 rows, then growing as the square root of the row count
+        (49 epochs on pendigits, 20 on MNIST's 70,000 images), which reaches
+        the paper's accuracy on its 10,000-row datasets at a fraction of its
+        cost (README, "Choosing the training length"). ``1000`` is the
+        paper's setting.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step. ``"bfloat16"`` is mixed precision
         (bfloat16 matrix products under autocast; float32 weights, optimizer

@@ -271,7 +271,7 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
         batch_size : int, default=256
         pretrain_epochs : int, default=1000
             Training epochs (the paper's 1000; :class:`n2d.N2D`'s default is
-            about 2,000 optimizer steps instead).
+            ``"auto"``, a number of optimizer steps, instead).
         loss : {"mse"}, default="mse"
             The training loss; only mean squared error (``"mse"`` or
             ``"mean_squared_error"``) is available.

@@ -104,8 +104,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     hidden_dims, epochs, batch_size, lr : default=None
         Shortcuts for the autoencoder's parameters. ``None`` keeps the
         autoencoder's own value (``(500, 500, 2000)``, ``"auto"``, 256, 1e-3:
-        the paper's architecture, batch and learning rate, and about 2,000
-        optimizer steps instead of its 1000 epochs); a value overrides it,
+        the paper's architecture, batch and learning rate, and a number of
+        optimizer steps instead of its 1000 epochs: 2,000 up to 10,000 rows,
+        growing as the square root of the rows above); a value overrides it,
         also on an autoencoder passed explicitly. ``epochs=1000`` is the
         paper's training length.
     random_state : int, RandomState or None, default=None

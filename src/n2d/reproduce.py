@@ -127,8 +127,8 @@ SETTINGS: dict[str, dict] = {
     "cpu": {"epochs": 50, **_COMMON},  # float32, umap-learn on a CPU (the keys' defaults)
     "paper": {"epochs": 1000, "precision": "float32", "umap": "umap-learn on a CPU", **_COMMON},
 }
-"""``"default"`` is what ``N2D()`` does: about 2,000 optimizer steps
-(``epochs="auto"``), bfloat16 mixed precision where the CPU has it, n2d's
+"""``"default"`` is what ``N2D()`` does: ``epochs="auto"`` (2,000 optimizer
+steps up to 10,000 rows, growing as the square root of the rows above), bfloat16 mixed precision where the CPU has it, n2d's
 torch UMAP. ``"paper"`` is the paper's 1000 float32 epochs, for a GPU, with
 umap-learn (the paper's library) on a CPU. ``"cpu"`` is the earlier CPU
 setting (50 float32 epochs, umap-learn), under which
@@ -311,9 +311,13 @@ def _fmt(mean, std) -> str:
 
 def _epochs_text(settings: dict) -> str:
     if settings["epochs"] == "auto":
-        from ._training import AUTO_STEPS
+        from ._training import AUTO_ROWS, AUTO_STEPS
 
-        return f"autoencoder epochs 'auto' (about {AUTO_STEPS} optimizer steps), precision {settings.get('precision', 'float32')}"
+        return (
+            f"autoencoder epochs 'auto' ({AUTO_STEPS} optimizer steps, times sqrt(rows / {AUTO_ROWS:,}) "
+            f"above {AUTO_ROWS:,} rows), precision"
+            f" {settings.get('precision', 'float32')}"
+        )
     return f"{settings['epochs']} autoencoder epochs"
 
 
