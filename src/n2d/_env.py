@@ -42,6 +42,13 @@ def environment(**extra) -> dict:
         "platform": platform.platform(),
     }
     info.update(package_versions())
+    try:  # what the training precision was chosen from (``precision="auto"``)
+        from ._hardware import cpu_has_native_bf16
+
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        info["cpu_native_bf16"] = cpu_has_native_bf16()
+    except Exception:  # older torch without the probe
+        pass
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
         info["cuda"] = torch.version.cuda

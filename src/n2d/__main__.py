@@ -1,0 +1,8 @@
+"""``python -m n2d``: the ``n2d`` command line, for environments without the script on PATH."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
