@@ -127,11 +127,6 @@ def test_cli_unreadable_npy_and_wrong_suffix(capsys, tmp_path):
     assert "2-D array" in _error(capsys, ["cluster", str(tmp_path / "v.npy"), "--n-clusters", "2"])
 
 
-def test_cli_needs_n_clusters_without_labels(capsys, tmp_path, blobs):
-    np.save(tmp_path / "x.npy", blobs[0])
-    assert "--n-clusters is required" in _error(capsys, ["cluster", str(tmp_path / "x.npy")])
-
-
 def test_cli_rejects_bad_n_clusters_and_nan(capsys, tmp_path, blobs):
     np.save(tmp_path / "x.npy", blobs[0])
     assert "--n-clusters must be an integer >= 2; got 1" in _error(

@@ -56,6 +56,7 @@ def _checks():
     from sklearn.mixture import GaussianMixture
 
     from ._gmm_torch import TorchGaussianMixture
+    from ._hdbscan import HDBSCANClusterer
     from ._umap_torch import UMAPBase
     from .autoencoder import Autoencoder
     from .estimator import N2D
@@ -66,6 +67,7 @@ def _checks():
         (GaussianMixture, _check_mixture),
         (TorchGaussianMixture, _check_mixture),
         (KMeans, _check_kmeans),
+        (HDBSCANClusterer, _check_hdbscan),
         (N2D, _check_n2d),
     )
 
@@ -198,12 +200,33 @@ def _check_kmeans(check: _Checker, params: dict, state: dict) -> None:
         check.array("labels_", state["labels_"], (None,), kinds="iu")
 
 
+def _check_hdbscan(check: _Checker, params: dict, state: dict) -> None:
+    """Prediction compares new points with the clustered training points: same count, labels in range."""
+    if "labels_" not in state and "clustered_points_" not in state:
+        return  # unfitted
+    d = check.int_("n_features_in_", state.get("n_features_in_"), low=1)
+    m, _ = check.array("clustered_points_", state["clustered_points_"], (None, d))
+    (m2,) = check.array("clustered_labels_", state.get("clustered_labels_"), (None,), kinds="iu")
+    if m2 != m:
+        check.fail(f"clustered_labels_ has {m2} entries but clustered_points_ has {m} rows")
+    k = check.int_("n_clusters_", state.get("n_clusters_"), low=0)
+    labels = state["clustered_labels_"]
+    if m and (labels.min() < 0 or labels.max() >= k):
+        check.fail(f"clustered_labels_ must lie in [0, {k}) (n_clusters_ = {k})")
+
+
 def _check_n2d(check: _Checker, params: dict, state: dict) -> None:
     """The stages must chain: input width, code width, manifold rows and width, clusterer input."""
-    check.int_("n_clusters", params.get("n_clusters"), low=2)
+    if params.get("n_clusters") != "auto":
+        check.int_("n_clusters", params.get("n_clusters"), low=2)
     if "labels_" not in state:
         return
     (n,) = check.array("labels_", state["labels_"], (None,), kinds="iu")
+    if "k_candidates_" in state:
+        (m,) = check.array("k_candidates_", state["k_candidates_"], (None,), kinds="iu")
+        check.array("k_scores_", state.get("k_scores_"), (m,), finite=False)
+        for name, scores in (state.get("k_all_scores_") or {}).items():
+            check.array(f"k_all_scores_[{name!r}]", scores, (m,), finite=False)
     _, width = check.array("embedding_", state.get("embedding_"), (n, None))
     d = check.int_("n_features_in_", state.get("n_features_in_"), low=1)
     if "init_scores_" in state:

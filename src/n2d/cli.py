@@ -45,8 +45,13 @@ def _add_cluster(sub):
         "into the output folder. Every check that does not need the trained autoencoder runs before training.",
     )
     p.add_argument("data", help="dataset name (see 'n2d datasets list') or a .npy/.npz/.csv file")
-    p.add_argument("--n-clusters", type=int,
-                   help="number of clusters, at least 2 (default: the dataset's classes)")
+    p.add_argument("--n-clusters", default=None,
+                   help="number of clusters, at least 2, or 'auto' to estimate it without labels (default: the "
+                        "dataset's classes; 'auto' for a data file without labels)")
+    p.add_argument("--k-range", default=None, metavar="LOW,HIGH",
+                   help="candidate cluster counts for --n-clusters auto (default: 2,30)")
+    p.add_argument("--k-criterion", default=None, metavar="NAME",
+                   help="how --n-clusters auto scores a candidate k: silhouette (default), icl or bic")
     p.add_argument("--epochs", default=None,
                    help="autoencoder epochs: 'auto' (default: 2,000 optimizer steps up to 10,000 rows, growing "
                         "as sqrt(rows) above: 49 epochs on pendigits, 20 on MNIST) or a number (1000 is the "
@@ -140,14 +145,48 @@ def _epochs_arg(text):
     return value
 
 
+def _check_k_criterion(criterion: str, clusterer: str) -> None:
+    if criterion in ("bic", "icl") and clusterer not in ("gmm", "hdbscan"):
+        raise ValueError(
+            f"--k-criterion {criterion} needs the mixture clusterer (gmm); with --clusterer {clusterer} "
+            "use --k-criterion silhouette."
+        )
+
+
+def _n_clusters_arg(value):
+    if value is None or value == "auto":
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"--n-clusters must be an integer >= 2 or 'auto'; got {value!r}.") from None
+
+
+def _k_range_arg(value):
+    try:
+        low, high = (int(v) for v in str(value).split(","))
+    except ValueError:
+        raise ValueError(f"--k-range must be two integers LOW,HIGH, e.g. 2,30; got {value!r}.") from None
+    return (low, high)
+
+
 def _check_cluster_args(args) -> dict:
     """Validate every option that does not need the data; returns the N2D settings they give."""
     from ._utils import resolve_device
     from .cluster import CLUSTERERS
     from .manifold import MANIFOLDS
 
+    from ._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
+
+    args.n_clusters = _n_clusters_arg(args.n_clusters)
+    args.k_options_given = args.k_range is not None or args.k_criterion is not None
+    args.k_range = K_RANGE if args.k_range is None else _k_range_arg(args.k_range)
+    check_k_range(args.k_range, owner="n2d cluster (--k-range)")
+    args.k_criterion = _choice("--k-criterion", args.k_criterion or DEFAULT_CRITERION, CRITERIA)
+    if args.n_clusters not in (None, "auto") and args.k_options_given:
+        raise ValueError("--k-range and --k-criterion apply to --n-clusters auto; drop them or use --n-clusters auto.")
     for option, value, low, high in (
-        ("--n-clusters", args.n_clusters, 2, None),
+        ("--n-clusters", None if args.n_clusters == "auto" else args.n_clusters, 2, None),
         ("--batch-size", args.batch_size, 1, None),
         ("--n-init", args.n_init, 1, None),
         ("--seed", args.seed, 0, 2**32 - 1),
@@ -166,6 +205,8 @@ def _check_cluster_args(args) -> dict:
     args.precision = args.precision or "auto"
     manifold = _choice("--manifold", args.manifold, (*MANIFOLDS, "none"))
     clusterer = _choice("--clusterer", args.clusterer, CLUSTERERS)
+    if args.n_clusters == "auto":
+        _check_k_criterion(args.k_criterion, clusterer)
     try:
         hidden = tuple(int(v) for v in str(args.hidden_dims).split(",") if v.strip())
     except ValueError:
@@ -236,10 +277,8 @@ def _load_input(args, is_file: bool):
     if is_file:
         d = read_data(args.data, args.label_column, args.columns, args.drop_columns)
         k = args.n_clusters
-        if k is None:
-            if d.y is None:
-                raise ValueError(f"{args.data} has no labels, so --n-clusters is required.")
-            k = len(np.unique(d.y))
+        if k is None:  # no labels: estimate k; labels: as many clusters as classes
+            k = "auto" if d.y is None else len(np.unique(d.y))
         return d.x, d.y, None, d.feature_names, k
     if args.label_column is not None or args.columns is not None or args.drop_columns is not None:
         raise ValueError("--label-column, --columns and --drop-columns apply to data files, not to named datasets.")
@@ -310,7 +349,9 @@ def cmd_cluster(args) -> int:
     settings = _check_cluster_args(args)
     is_file, name = _source_name(args)
     out = Path(args.out or Path("n2d-out") / name)
+    maybe_auto = args.n_clusters == "auto" or (is_file and args.n_clusters is None)
     planned = [MODEL, "labels.csv", "result.json"] + (["clusters.png"] if args.plot else [])
+    planned += ["k_scores.png"] if args.plot and maybe_auto else []
     folder = OutputFolder.claim(out, planned)  # refuse a user's folder or file before anything expensive
     x, y, names, feature_names, k = _load_input(args, is_file)
     verbose = 0 if args.quiet else 1
@@ -320,6 +361,8 @@ def cmd_cluster(args) -> int:
         manifold=settings["manifold"],
         clusterer=settings["clusterer"],
         n_init=args.n_init,
+        k_range=args.k_range,
+        k_criterion=args.k_criterion,
         hidden_dims=settings["hidden_dims"],
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -327,7 +370,23 @@ def cmd_cluster(args) -> int:
         device=args.device,
         verbose=verbose,
     )
-    print(f"n2d {__version__}: clustering {name} ({x.shape[0]} x {x.shape[1]}) into {k} clusters", flush=True)
+    if k == "auto":
+        from ._select_k import check_k_range
+
+        _check_k_criterion(args.k_criterion, settings["clusterer"])  # also when auto because the file has no labels
+        if settings["clusterer"] != "hdbscan":  # HDBSCAN finds k itself: no candidates to check
+            check_k_range(args.k_range, x.shape[0], owner="n2d cluster (--k-range)")  # before training
+        into = f"k clusters, k in {args.k_range[0]}..{args.k_range[1]} chosen by {args.k_criterion}"
+        if settings["clusterer"] == "hdbscan":
+            into = "the clusters HDBSCAN finds"
+    elif args.k_options_given:
+        raise ValueError(
+            f"--k-range and --k-criterion apply only when k is estimated, but {args.data} has labels, so k is "
+            f"their {k} classes; add --n-clusters auto to estimate it."
+        )
+    else:
+        into = f"{k} clusters"
+    print(f"n2d {__version__}: clustering {name} ({x.shape[0]} x {x.shape[1]}) into {into}", flush=True)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     labels = model.fit_predict(x)
@@ -335,6 +394,11 @@ def cmd_cluster(args) -> int:
     if feature_names is not None:
         model.feature_names_in_ = np.asarray(feature_names, dtype=object)  # predict then matches columns by name
     runs, how = _run_report(model, args)
+    if k == "auto":
+        how_k = (f"chosen by {model.k_criterion_} among {args.k_range[0]}..{args.k_range[1]}"
+                 if hasattr(model, "k_scores_") else "found by HDBSCAN")
+        noise = int(np.sum(model.labels_ < 0))
+        print(f"clusters: {model.n_clusters_} ({how_k})" + (f"; {noise} noise points (label -1)" if noise else ""))
     print(f"device: {model.device_}; {how}")
     for stage, sec in model.timings_.items():
         print(f"  {stage:<12} {sec:8.1f} s")
@@ -345,7 +409,13 @@ def cmd_cluster(args) -> int:
         "n_samples": int(x.shape[0]),
         "n_features": int(x.shape[1]),
         "feature_names": feature_names,
-        "n_clusters": int(k),
+        "n_clusters": int(model.n_clusters_),
+        "n_clusters_requested": k,
+        "k_search": None if not hasattr(model, "k_scores_") else {
+            "criterion": model.k_criterion_,
+            "candidates": model.k_candidates_.tolist(),
+            "scores": [None if not np.isfinite(v) else float(v) for v in model.k_scores_],
+        },
         "settings": {
             "epochs": args.epochs,
             "epochs_resolved": getattr(model.autoencoder_, "epochs_", None),
@@ -383,6 +453,8 @@ def cmd_cluster(args) -> int:
         scores = evaluate(y, labels)
         result.update(scores)
         print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**scores))
+    if not hasattr(model, "k_scores_"):
+        planned = [n for n in planned if n != "k_scores.png"]  # no search, no plot of it
     folder = OutputFolder.claim(out, planned)  # again: the folder may have changed during the fit
     folder.begin(planned)
     model.save(out / MODEL)
@@ -399,6 +471,13 @@ def cmd_cluster(args) -> int:
         folder.done("clusters.png")
     else:
         folder.remove_stale("clusters.png")  # an earlier run's plot would not show these labels
+    if args.plot and hasattr(model, "k_scores_"):
+        from .plotting import plot_k_scores
+
+        plot_k_scores(model, path=out / "k_scores.png")
+        folder.done("k_scores.png")
+    else:
+        folder.remove_stale("k_scores.png")
     from ._utils import atomic_path
 
     with atomic_path(out / "result.json") as tmp:

@@ -9,7 +9,8 @@ k-means, spectral and agglomerative clustering.
 from __future__ import annotations
 
 __all__ = [
-    "CLUSTERERS", "TorchGaussianMixture", "consensus_choice", "fit_predict", "make_clusterer", "set_n_clusters",
+    "CLUSTERERS", "HDBSCANClusterer", "TorchGaussianMixture", "consensus_choice", "finds_k", "fit_predict",
+    "make_clusterer", "set_n_clusters",
 ]
 
 
@@ -18,9 +19,13 @@ def __getattr__(name):
         from ._gmm_torch import TorchGaussianMixture
 
         return TorchGaussianMixture
+    if name == "HDBSCANClusterer":
+        from ._hdbscan import HDBSCANClusterer
+
+        return HDBSCANClusterer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-CLUSTERERS = ("gmm", "kmeans", "spectral", "agglomerative")
+CLUSTERERS = ("gmm", "kmeans", "spectral", "agglomerative", "hdbscan")
 
 GMM_N_INIT = 10
 """EM restarts of the default Gaussian mixture; the best by likelihood is kept.
@@ -39,9 +44,14 @@ def make_clusterer(name: str, n_clusters: int | None = None, random_state=None):
     clusterer, with restarts; see :data:`GMM_N_INIT`). ``"kmeans"``: k-means with
     10 restarts. ``"spectral"``: spectral clustering on a 20-nearest-neighbour
     graph (no out-of-sample ``predict``). ``"agglomerative"``: Ward linkage (no
-    ``predict``).
+    ``predict``). ``"hdbscan"``: :class:`HDBSCANClusterer`, which finds the
+    number of clusters itself (``n_clusters`` is ignored).
     """
     k = 8 if n_clusters is None else int(n_clusters)
+    if name == "hdbscan":
+        from ._hdbscan import HDBSCANClusterer
+
+        return HDBSCANClusterer()
     if name == "gmm":
         from sklearn.mixture import GaussianMixture
 
@@ -117,6 +127,13 @@ def _gmm_starts_with_progress(gmm, X):
         if name.endswith("_") and not name.startswith("_"):
             setattr(gmm, name, value)
     return best_labels
+
+
+def finds_k(estimator) -> bool:
+    """True for a clusterer that finds the number of clusters itself (n2d's HDBSCAN stage)."""
+    from ._hdbscan import HDBSCANClusterer
+
+    return isinstance(estimator, HDBSCANClusterer)
 
 
 def set_n_clusters(estimator, n_clusters: int):

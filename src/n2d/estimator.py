@@ -14,7 +14,8 @@ from ._degenerate import distinct_groups, same_labels_for_same_rows, transform_d
 from ._utils import check_dims, check_epochs, check_float, check_int, check_random_state_param, resolve_device
 from .autoencoder import Autoencoder, fit_together
 from ._threads import narrow_work_limits
-from .cluster import CLUSTERERS, fit_predict, make_clusterer, set_n_clusters
+from ._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
+from .cluster import CLUSTERERS, finds_k, fit_predict, make_clusterer, set_n_clusters
 from .manifold import MANIFOLDS, make_manifold
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 __all__ = ["N2D"]
 
 _STAGES = ("autoencoder", "manifold", "clusterer")
+
+
+def _n_found(labels) -> int:
+    """Clusters among ``labels``, noise (``-1``) excluded."""
+    return int(np.unique(labels[labels >= 0]).size)
 _AUTOENCODERS = ("mlp",)
 _OWN_STAGES = (Autoencoder,)  # stages that take N2D's device and verbose
 
@@ -70,10 +76,16 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_clusters : int, default=10
+    n_clusters : int or "auto", default=10
         Number of clusters, at least 2. It also sets the autoencoder's code
         width and the UMAP dimension (the paper's choice) unless those stages
-        were given explicitly with their own sizes.
+        were given explicitly with their own sizes. ``"auto"`` estimates it
+        without labels: the code and UMAP take a fixed width
+        (:data:`n2d._select_k.AUTO_WIDTH`, 10, unless the stages set their
+        own ``n_components``), the autoencoder and UMAP run once, and the
+        clusterer is refit for every k in ``k_range``; the k that
+        ``k_criterion`` prefers is kept (``n_clusters_``, ``k_scores_``). A
+        clusterer that finds k itself (``"hdbscan"``) is simply run once.
     autoencoder : "mlp", estimator or None, default="mlp"
         ``"mlp"`` is the paper's d-500-500-2000-k autoencoder
         (:class:`n2d.autoencoder.Autoencoder`: ReLU, MSE, Adam lr 1e-3, batch 256,
@@ -86,11 +98,25 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         itself. ``None`` clusters the autoencoded
         embedding directly (the paper's "AE" row). Prediction on new data needs
         a manifold with ``transform`` (t-SNE has none).
-    clusterer : {"gmm", "kmeans", "spectral", "agglomerative"} or estimator, default="gmm"
+    clusterer : {"gmm", "kmeans", "spectral", "agglomerative", "hdbscan"} or estimator, default="gmm"
         ``"gmm"`` is scikit-learn's full-covariance ``GaussianMixture`` (10
-        restarts, best by likelihood). Any object with ``fit_predict``; its
-        cluster count (``n_clusters`` or ``n_components``) is set to
-        ``n_clusters``. ``predict`` needs a clusterer with ``predict``.
+        restarts, best by likelihood). ``"hdbscan"`` is scikit-learn's
+        HDBSCAN (:class:`n2d.cluster.HDBSCANClusterer`): it finds the number
+        of clusters itself, labels noise ``-1``, and predicts the cluster of
+        the nearest clustered training point. Any object with
+        ``fit_predict``; its cluster count (``n_clusters`` or
+        ``n_components``) is set to ``n_clusters``. ``predict`` needs a
+        clusterer with ``predict``.
+    k_range : (int, int), default=(2, 30)
+        Candidate cluster counts (inclusive) when ``n_clusters="auto"``.
+    k_criterion : {"silhouette", "icl", "bic"}, default="silhouette"
+        How ``n_clusters="auto"`` scores a candidate k without labels (see
+        :mod:`n2d._select_k`): the mean silhouette (the default, chosen on
+        the paper's datasets: README, "When the number of clusters is
+        unknown"), or a mixture's integrated completed likelihood or BIC
+        (lower is better; they need a mixture clusterer). Candidates are fit
+        on a fixed sample of 4,000 points with one start each; the chosen k is
+        refit on all points with the clusterer's own settings.
     n_init : int, default=1
         Number of whole N2D runs (autoencoder, manifold, clusterer). With more
         than one, N2D keeps the run that agrees best with the others (highest
@@ -125,7 +151,17 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,), int64
-        Cluster of each training sample.
+        Cluster of each training sample (``-1``: noise, with ``"hdbscan"``).
+    n_clusters_ : int
+        Number of clusters of the fitted model: ``n_clusters``, the chosen k
+        when ``n_clusters="auto"``, or what the clusterer found (noise excluded).
+    k_candidates_, k_scores_ : ndarray
+        With ``n_clusters="auto"`` and a search: the candidates and the
+        criterion's value for each (``nan`` where it could not be computed);
+        ``k_criterion_`` names the criterion, ``k_all_scores_`` holds every
+        criterion the same fits allowed (``{name: scores}``) and
+        ``timings_["k search"]`` the seconds the search took.
+        :func:`n2d.plotting.plot_k_scores` draws them.
     embedding_ : ndarray of shape (n_samples, n_dims), float32
         The manifold coordinates of the training data (the autoencoded embedding
         when ``manifold=None``).
@@ -174,6 +210,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         manifold="umap",
         clusterer="gmm",
         n_init=1,
+        k_range=K_RANGE,
+        k_criterion=DEFAULT_CRITERION,
         hidden_dims=None,
         epochs=None,
         batch_size=None,
@@ -187,6 +225,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self.manifold = manifold
         self.clusterer = clusterer
         self.n_init = n_init
+        self.k_range = k_range
+        self.k_criterion = k_criterion
         self.hidden_dims = hidden_dims
         self.epochs = epochs
         self.batch_size = batch_size
@@ -209,7 +249,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             nested = any(key.startswith(stage + "__") for key in params)
             if nested and stage not in params and isinstance(getattr(self, stage), str):
                 name = getattr(self, stage)
-                setattr(self, stage, self._named_stage(stage, name, self.n_clusters, None))
+                setattr(self, stage, self._named_stage(stage, name, self._width(), None))
         return super().set_params(**params)
 
     @staticmethod
@@ -250,8 +290,29 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             return TorchGaussianMixture(n_clusters, n_init=GMM_N_INIT, random_state=seed, device=str(device))
         return make_clusterer(name, n_clusters, random_state=seed)
 
+    @property
+    def _auto_k(self) -> bool:
+        return isinstance(self.n_clusters, str) and self.n_clusters == "auto"
+
+    def _width(self) -> int:
+        """What k sets besides the clusterer: the code width and UMAP dimension."""
+        from ._select_k import AUTO_WIDTH
+
+        return AUTO_WIDTH if self._auto_k else self.n_clusters
+
     def _check_params(self):
-        check_int(self, "n_clusters", self.n_clusters, 2)
+        if isinstance(self.n_clusters, str) and not self._auto_k:
+            raise ValueError(
+                f"The 'n_clusters' parameter of N2D must be an int in the range [2, inf) or 'auto'. "
+                f"Got {self.n_clusters!r} instead."
+            )
+        if not self._auto_k:
+            check_int(self, "n_clusters", self.n_clusters, 2)
+        check_k_range(self.k_range)
+        if self.k_criterion not in CRITERIA:
+            raise ValueError(
+                f"The 'k_criterion' parameter of N2D must be one of {CRITERIA}. Got {self.k_criterion!r} instead."
+            )
         check_int(self, "verbose", self.verbose, 0)
         check_int(self, "n_init", self.n_init, 1)
         check_random_state_param(self, self.random_state)
@@ -277,13 +338,26 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         value = getattr(self, stage)
         if value is None:
             return None
-        est = self._named_stage(stage, value, self.n_clusters, seed, device) if isinstance(value, str) else clone(value)
+        width = self._width()
+        est = self._named_stage(stage, value, width, seed, device) if isinstance(value, str) else clone(value)
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         updates = {}
         if stage == "clusterer":
-            set_n_clusters(est, self.n_clusters)
+            if not self._auto_k:
+                set_n_clusters(est, self.n_clusters)
+            elif not finds_k(est):
+                if set_n_clusters(est, check_k_range(self.k_range)[0]) is None:
+                    raise ValueError(
+                        f"n_clusters='auto' refits the clusterer for every k in k_range, but "
+                        f"{type(est).__name__} takes no number of clusters (no 'n_clusters' or 'n_components' "
+                        "parameter). Use a clusterer that does ('gmm', 'kmeans', ...), or one that finds k "
+                        "itself ('hdbscan')."
+                    )
+                from ._select_k import check_criterion
+
+                check_criterion(self.k_criterion, est)
         elif params.get("n_components", 0) is None:
-            updates["n_components"] = self.n_clusters
+            updates["n_components"] = width
         if "random_state" in params and params["random_state"] is None and seed is not None:
             updates["random_state"] = seed
         if params.get("device") == "auto":  # torch stages follow N2D's device unless given their own
@@ -321,10 +395,14 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         self._check_params()
-        if X.shape[0] < self.n_clusters:
+        if self._auto_k:
+            if not (self.clusterer == "hdbscan" or finds_k(self.clusterer)):  # HDBSCAN finds k itself
+                check_k_range(self.k_range, X.shape[0])
+        elif X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"Expected n_samples >= n_clusters but got n_clusters = {self.n_clusters}, n_samples = {X.shape[0]}."
             )
+        k_min = check_k_range(self.k_range)[0] if self._auto_k else self.n_clusters
         X = np.asarray(X, dtype=np.float32)
         device = resolve_device(self.device)
         self.device_ = str(device)
@@ -352,7 +430,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             for stage, est in zip(_STAGES, stage_set):
                 check_stage_params(stage, est)
         encoders = [s[0] for s in stages]
-        groups = distinct_groups(X, self.n_clusters)  # warns if fewer distinct rows than clusters
+        groups = distinct_groups(X, k_min)  # warns if fewer distinct rows than clusters
         if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
             run("autoencoder", f"{len(encoders)} Autoencoders, trained together", lambda d: fit_together(encoders, d), X)
             codes = [e.transform(X) for e in encoders]
@@ -364,12 +442,25 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             code = np.asarray(code, dtype=np.float32)
             emb = code if manifold is None else run("manifold", type(manifold).__name__, manifold.fit_transform, code)
             emb = np.ascontiguousarray(emb, dtype=np.float32)
-            labels = run(
-                "clusterer", type(clusterer).__name__,
-                lambda d, c=clusterer: fit_predict(c, d, progress=self.verbose > 0), emb,
-            )
-            labels = same_labels_for_same_rows(groups, code, emb, labels, self.n_clusters)
-            runs.append((encoder, manifold, clusterer, emb, np.asarray(labels).astype(np.int64, copy=False)))
+            search = None
+            if self._auto_k and not finds_k(clusterer):
+                search = run("k search", f"{type(clusterer).__name__} for k in {tuple(self.k_range)}",
+                             lambda d, c=clusterer: self._search_k(c, d), emb)
+                clusterer, labels = search.clusterer, search.labels
+            else:
+                labels = run(
+                    "clusterer", type(clusterer).__name__,
+                    lambda d, c=clusterer: fit_predict(c, d, progress=self.verbose > 0), emb,
+                )
+            labels = same_labels_for_same_rows(groups, code, emb, np.asarray(labels), k_min)
+            labels = np.asarray(labels).astype(np.int64, copy=False)
+            if search is not None:
+                k = search.n_clusters
+            elif self._auto_k or finds_k(clusterer):
+                k = _n_found(labels)
+            else:
+                k = self.n_clusters
+            runs.append((encoder, manifold, clusterer, emb, labels, k, search))
         if self.n_init > 1:
             from .cluster import consensus_choice
 
@@ -384,10 +475,34 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 )
         else:
             best, scores = 0, np.ones(1)
-        self.autoencoder_, self.manifold_, self.clusterer_, self.embedding_, self.labels_ = runs[best]
+        self.autoencoder_, self.manifold_, self.clusterer_, self.embedding_, self.labels_, k, search = runs[best]
+        self.n_clusters_ = int(k)
+        for name in ("k_candidates_", "k_scores_", "k_criterion_", "k_all_scores_"):
+            self.__dict__.pop(name, None)  # a refit without a search keeps none of an earlier one's
+        if search is not None:
+            ks = np.asarray(sorted(search.scores), dtype=np.int64)
+            self.k_candidates_ = ks
+            self.k_scores_ = np.asarray([search.scores[k] for k in ks], dtype=np.float64)
+            self.k_criterion_ = search.criterion
+            self.k_all_scores_ = {c: np.asarray([v[k] for k in ks], dtype=np.float64)
+                                  for c, v in search.all_scores.items()}
+            if self.verbose:
+                print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}", file=sys.stderr,
+                      flush=True)
         self.best_init_, self.init_scores_ = int(best), np.asarray(scores, dtype=np.float64)
         self.timings_ = timings
         return self
+
+    def _search_k(self, clusterer, emb):
+        from ._select_k import search_k
+
+        def make(k):
+            est = clone(clusterer)
+            set_n_clusters(est, k)
+            return est
+
+        seed = getattr(clusterer, "random_state", None)
+        return search_k(emb, make, self.k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0)
 
     def _run_seeds(self) -> list[tuple]:
         """Stage seeds of each of the ``n_init`` runs; run i of an int seed s is that of seed s + i."""

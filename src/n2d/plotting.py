@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["plot_clusters", "plot_embedding", "embed_2d", "plot_model"]
+__all__ = ["plot_clusters", "plot_embedding", "embed_2d", "plot_k_scores", "plot_model"]
 
 _INSTALL_HINT = "n2d.plotting needs matplotlib, which is not installed: pip install matplotlib"
 _RASTERIZE_ABOVE = 5000
@@ -565,6 +565,57 @@ def plot_model(
         xy, labels, y_true, target_names=target_names, title=title, point_size=point_size,
         legend=legend, scores=scores,
     )
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+def plot_k_scores(model, *, ax=None, path=None, dpi=150):
+    """The criterion ``N2D(n_clusters="auto")`` chose k by, for every candidate, with the chosen k marked.
+
+    Parameters
+    ----------
+    model : N2D
+        Fitted with ``n_clusters="auto"`` and a clusterer that takes k (it has
+        ``k_candidates_`` and ``k_scores_``).
+    ax : matplotlib Axes, default=None
+        Where to draw; ``None`` creates a new figure with pyplot.
+    path : str or path-like, default=None
+        If given, the figure is also saved there as a PNG (written atomically).
+    dpi : int, default=150
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the model made no search for k.
+    """
+    if not hasattr(model, "k_scores_"):
+        raise ValueError(
+            "This model has no k search to plot: fit N2D(n_clusters='auto') with a clusterer that takes k "
+            "(HDBSCAN finds k itself and has no criterion per k)."
+        )
+    ks = np.asarray(model.k_candidates_)
+    scores = np.asarray(model.k_scores_, dtype=float)
+    better = "higher" if model.k_criterion_ == "silhouette" else "lower"
+    if ax is None:
+        fig, ax = _pyplot().subplots(figsize=(5.6, 3.6), layout="constrained")
+    else:
+        fig = _root_figure(ax)
+    ax.plot(ks, scores, marker="o", markersize=3, color="0.3", linewidth=1)
+    chosen = int(model.n_clusters_)
+    ax.axvline(chosen, color="tab:red", linestyle="--", linewidth=1)
+    at = scores[ks == chosen]
+    if at.size:
+        ax.plot([chosen], at, marker="o", color="tab:red", markersize=7, label=f"chosen k = {chosen}")
+        ax.legend(loc="best", frameon=False)
+    ax.set_xlabel("number of clusters k")
+    ax.set_ylabel(f"{model.k_criterion_.upper() if model.k_criterion_ != 'silhouette' else 'silhouette'} "
+                  f"({better} is better)")
+    ax.set_title("choosing k")
     if path is not None:
         _save_png(fig, path, dpi)
     return fig
