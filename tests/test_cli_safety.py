@@ -146,7 +146,7 @@ def test_out_with_a_corrupt_marker_is_refused(capsys, tmp_path, x_npy, expensive
     "options, message",
     [
         (["--manifold", "umpa"], "--manifold must be one of umap, tsne, isomap, lle, none; got 'umpa' (did you mean 'umap'?)"),
-        (["--clusterer", "gmn"], "--clusterer must be one of gmm, kmeans, spectral, agglomerative; got 'gmn'"),
+        (["--clusterer", "gmn"], "--clusterer must be one of gmm, kmeans, spectral, agglomerative, hdbscan; got 'gmn'"),
         (["--hidden-dims", "64,x"], "--hidden-dims must be comma-separated positive integers"),
         (["--hidden-dims", "64,0"], "--hidden-dims must be comma-separated positive integers"),
         (["--epochs", "-1"], "--epochs must be 'auto' or an integer >= 0; got '-1'"),
