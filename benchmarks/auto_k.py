@@ -52,7 +52,7 @@ def main() -> None:
 
     from n2d import N2D, evaluate, load_dataset
     from n2d._hdbscan import HDBSCANClusterer
-    from n2d._select_k import CRITERIA, best_k, search_k
+    from n2d._select_k import CRITERIA, choose_k, search_k
     from n2d.cluster import make_clusterer
 
     k_range = tuple(int(v) for v in args.k_range.split(","))
@@ -90,7 +90,7 @@ def main() -> None:
                 "k": max(study.labels_by_k, key=lambda k: evaluate(ys, study.labels_by_k[k])["nmi"])}}
             for c in CRITERIA:
                 scores = study.all_scores[c]
-                k = best_k(scores, c == "silhouette")
+                k = choose_k(c, scores)
                 refit = evaluate(ds.y, make(k).fit_predict(emb))  # the chosen k on all points, 10 starts
                 choices[c] = {"k": k, **refit, "scores": {str(j): scores[j] for j in sorted(scores)}}
             choices["oracle NMI on the sample"].update(evaluate(ds.y, make(choices["oracle NMI on the sample"]["k"]).fit_predict(emb)))
@@ -122,12 +122,11 @@ def main() -> None:
 
 def summarize(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines()]
-    print("\n| dataset | seed | true k: ACC / NMI | " + " | ".join(["silhouette", "icl", "bic", "hdbscan"])
-          + " | search / known fit |")
-    print("| --- " * 8 + "|")
+    print("\n| dataset | seed | true k: ACC / NMI | bic-knee | silhouette | icl | bic | hdbscan | search / known fit |")
+    print("| --- " * 9 + "|")
     for r in rows:
         cells = [f"k={r['criteria'][c]['k']}: {r['criteria'][c]['acc']:.3f} / {r['criteria'][c]['nmi']:.3f}"
-                 for c in ("silhouette", "icl", "bic")]
+                 for c in ("bic-knee", "silhouette", "icl", "bic")]
         h = r["hdbscan"]
         cells.append(f"k={h['k']}: {h['acc']:.3f} / {h['nmi']:.3f}")
         print(f"| {r['dataset']} | {r['seed']} | {r['known']['acc']:.3f} / {r['known']['nmi']:.3f} | "

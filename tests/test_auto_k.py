@@ -122,7 +122,7 @@ def no_training(monkeypatch):
         (dict(clusterer=DBSCAN()), None, r"DBSCAN takes no number of clusters \(no 'n_clusters' or 'n_components'"),
         (dict(clusterer="kmeans", k_criterion="bic"), None, r"k_criterion='bic' needs a mixture.*KMeans.*k_criterion='silhouette'"),
         (dict(clusterer=KMeans(n_init=1), k_criterion="icl"), None, r"k_criterion='icl' needs a mixture.*KMeans.*'silhouette'"),
-        (dict(k_criterion="aic"), None, r"'k_criterion' parameter of N2D must be one of.*'aic'"),
+        (dict(k_criterion="aic"), None, r"'k_criterion' parameter of N2D must be 'auto' or one of.*'aic'"),
         (dict(n_clusters="Auto"), None, r"'n_clusters' parameter of N2D.*'Auto'"),
         (dict(n_clusters="10"), None, r"'n_clusters' parameter of N2D.*'10'"),
     ],
@@ -272,7 +272,7 @@ def test_auto_keeps_the_stages_own_widths(blobs):
 
 def test_default_search_settings():
     assert N2D().k_range == K_RANGE == (2, 30) and N2D().k_criterion == DEFAULT_CRITERION
-    assert set(CRITERIA) == {"icl", "bic", "silhouette"} and DEFAULT_CRITERION in CRITERIA
+    assert set(CRITERIA) == {"bic-knee", "icl", "bic", "silhouette"} and DEFAULT_CRITERION == "auto"
     assert "hdbscan" in CLUSTERERS
 
 
@@ -550,7 +550,7 @@ def test_cli_auto_end_to_end(cli_auto_run, tmp_path):
     assert len(k_search["scores"]) == 5 and max(k_search["scores"]) == k_search["scores"][1]
     labels = np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, dtype=int)[:, 1]
     assert len(np.unique(labels)) == 3
-    assert "into k clusters, k in 2..6 chosen by silhouette" in stdout
+    assert "into k clusters, k in 2..6 chosen by criterion silhouette" in stdout
     assert "clusters: 3 (chosen by silhouette among 2..6)" in stdout
     for png in ("k_scores.png", "clusters.png"):
         assert (out / png).read_bytes().startswith(PNG), png
@@ -652,7 +652,7 @@ def test_search_k_rejects_bad_ranges_and_criteria(embedding):
         search_k(x, make, (2, 201), "silhouette")
     with pytest.raises(ValueError, match="k_criterion='icl' needs a mixture.*KMeans"):
         search_k(x, make, (2, 4), "icl")
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ValueError, match="must be .auto. or one of"):
         check_criterion("aic", GaussianMixture())
     check_criterion("icl", GaussianMixture())  # fine
     assert check_k_range((np.int64(2), 5), 10) == (2, 5)
@@ -681,3 +681,38 @@ def test_cli_k_options_with_a_labelled_file_are_refused_before_training(tmp_path
     assert "--k-range and --k-criterion apply only when k is estimated" in err.getvalue()
     assert "--n-clusters auto" in err.getvalue()
     assert not (tmp_path / "o").exists()
+
+
+def test_knee_k_finds_the_bend_of_a_falling_curve():
+    from n2d._select_k import choose_k, knee_k
+
+    # steep until 5, then nearly flat: the knee is 5 whatever the tail's length
+    falling = {k: (100.0 - 20.0 * k if k <= 5 else 1.0 - 0.5 * k) for k in range(2, 20)}
+    assert knee_k(falling) == 5
+    assert choose_k("bic-knee", falling) == 5 and choose_k("bic", falling) == 19
+    assert knee_k({2: 3.0, 3: float("nan"), 4: 1.0}) == 4  # fewer than three finite points: the minimum
+    assert knee_k({2: 1.0, 3: 1.0, 4: 1.0}) == 2  # flat: the smallest k
+    assert knee_k({}) is None
+
+
+def test_bic_knee_is_a_mixture_criterion(no_training, blobs):
+    with pytest.raises(ValueError, match="needs a mixture clusterer.*silhouette"):
+        N2D(n_clusters="auto", clusterer="kmeans", k_criterion="bic-knee", epochs=2, verbose=0).fit(blobs[0])
+
+
+def test_search_k_with_bic_knee_reports_the_bic_curve():
+    x, _ = make_blobs(n_samples=400, centers=4, n_features=4, cluster_std=0.5, random_state=0)
+    s = search_k(x, lambda k: GaussianMixture(k, random_state=0), (2, 12), criterion="bic-knee", random_state=0)
+    assert s.scores == s.all_scores["bic"] and not s.greater_is_better
+    assert s.n_clusters == 4
+
+
+def test_auto_criterion_is_the_bic_knee_for_a_mixture_and_the_silhouette_otherwise():
+    from n2d._select_k import resolve_criterion
+
+    assert resolve_criterion("auto", GaussianMixture(3)) == "bic-knee"
+    assert resolve_criterion("auto", KMeans(3)) == "silhouette"
+    assert resolve_criterion("icl", KMeans(3)) == "icl"  # an explicit choice is kept (and checked elsewhere)
+    x, _ = make_blobs(n_samples=300, centers=3, n_features=4, cluster_std=0.5, random_state=0)
+    s = search_k(x, lambda k: KMeans(k, n_init=1, random_state=0), (2, 6), criterion="auto")
+    assert s.criterion == "silhouette" and s.n_clusters == 3

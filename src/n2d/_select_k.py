@@ -8,13 +8,19 @@ one manifold embedding: the autoencoder and UMAP run once.
 
 Each candidate is scored by a label-free criterion:
 
+``"bic-knee"`` (the default for a mixture)
+    the knee of the mixture's BIC curve: BIC falls steeply while components
+    separate real groups and slowly once they only split groups into pieces;
+    the knee is the candidate farthest below the chord from the first to the
+    last candidate (Satopaa et al.'s "kneedle" on the normalised curve), so it
+    depends on ``k_range``;
 ``"bic"``
     the mixture's Bayesian information criterion (lower is better);
 ``"icl"``
     BIC plus twice the entropy of the soft assignments (Biernacki et al.'s
     integrated completed likelihood, lower is better): it penalises clusters
     that overlap, where BIC happily splits one non-Gaussian blob in two;
-``"silhouette"`` (the default)
+``"silhouette"`` (the default for other clusterers)
     the mean silhouette of the hard labels on a fixed random sample of the
     embedding (higher is better); works with any clusterer that takes k.
 
@@ -33,7 +39,7 @@ import numpy as np
 
 __all__ = [
     "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "K_RANGE", "KSearch", "SEARCH_N_INIT", "SEARCH_SAMPLE",
-    "best_k", "check_criterion", "check_k_range", "search_k",
+    "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k", "knee_k", "search_k",
 ]
 
 K_RANGE = (2, 30)
@@ -47,19 +53,22 @@ range is separable in ten UMAP dimensions. Set the stages' ``n_components``
 to choose another.
 """
 
-CRITERIA = ("silhouette", "icl", "bic")
+CRITERIA = ("bic-knee", "silhouette", "icl", "bic")
 """Label-free criteria for choosing k."""
 
-DEFAULT_CRITERION = "silhouette"
-"""The criterion ``n_clusters="auto"`` uses unless told otherwise.
+MIXTURE_CRITERIA = ("bic-knee", "icl", "bic")
+"""Criteria that need a mixture clusterer (one with ``bic`` and ``predict_proba``)."""
 
-Measured on the paper's datasets (``benchmarks/auto_k.py``): on N2D's UMAP
-embedding (``min_dist=0`` packs each group into tight, often fragmented
-clumps) a mixture's likelihood keeps improving as components are added, so
-BIC and ICL chose the largest candidate (30) on pendigits and MNIST-test for
-every seed; the silhouette peaks near the true k where the groups are
-separate (pendigits: 12, 10 and 11 for seeds 0-2; true 10) and merges groups
-whose clumps touch (MNIST-test: 6-7, where 4/7/9 and 3/5/8 touch).
+DEFAULT_CRITERION = "auto"
+"""``k_criterion="auto"``: ``"bic-knee"`` for a mixture clusterer, ``"silhouette"`` for any other.
+
+Measured on the paper's datasets (``benchmarks/auto_k.py``, 3 seeds each; the
+README has the table): on N2D's UMAP embedding (``min_dist=0`` packs each
+group into tight, often fragmented clumps) a mixture's likelihood keeps
+improving as components are added, so the minimum of BIC or ICL was always
+the largest candidate; the knee of the BIC curve was as close to the true k
+as the silhouette or closer on every run (pendigits 10/10/10 against
+10/10/13, MNIST-test 10/9/8 against 7/9/6, USPS 8/8/8 for both).
 """
 
 SEARCH_SAMPLE = 4000
@@ -146,11 +155,20 @@ def _is_mixture(est) -> bool:
     return hasattr(est, "bic") and hasattr(est, "predict_proba")
 
 
+def resolve_criterion(criterion: str, clusterer) -> str:
+    """The criterion ``criterion`` stands for with ``clusterer`` (``"auto"``: see :data:`DEFAULT_CRITERION`)."""
+    if criterion == "auto":
+        return "bic-knee" if _is_mixture(clusterer) else "silhouette"
+    return criterion
+
+
 def check_criterion(criterion, clusterer, owner: str = "N2D") -> None:
     """Raise unless ``criterion`` is known and ``clusterer`` can be scored by it."""
-    if criterion not in CRITERIA:
-        raise ValueError(f"The 'k_criterion' parameter of {owner} must be one of {CRITERIA}; got {criterion!r}.")
-    if criterion in ("bic", "icl") and not _is_mixture(clusterer):
+    if criterion != "auto" and criterion not in CRITERIA:
+        raise ValueError(
+            f"The 'k_criterion' parameter of {owner} must be 'auto' or one of {CRITERIA}; got {criterion!r}."
+        )
+    if criterion in MIXTURE_CRITERIA and not _is_mixture(clusterer):
         raise ValueError(
             f"k_criterion={criterion!r} needs a mixture clusterer (one with bic and predict_proba, such as "
             f"'gmm'); {type(clusterer).__name__} has none. Use k_criterion='silhouette' with it."
@@ -193,8 +211,9 @@ def search_k(
         ``make(k)`` returns an unfitted clusterer for k clusters.
     k_range : (int, int)
         Inclusive range of candidates.
-    criterion : {"icl", "bic", "silhouette"}
-        See the module docstring.
+    criterion : {"auto", "bic-knee", "silhouette", "icl", "bic"}
+        See the module docstring; ``"auto"`` is ``"bic-knee"`` for a mixture
+        and ``"silhouette"`` otherwise.
     random_state : int or None
         Seeds the sample.
     progress : bool
@@ -220,20 +239,21 @@ def search_k(
 
     t0 = time.perf_counter()
     low, high = check_k_range(k_range, X.shape[0])
+    greater = None  # set once the criterion is resolved against the first candidate
     rng = np.random.default_rng(random_state if isinstance(random_state, (int, np.integer)) else 0)
     n = X.shape[0]
     sample = np.sort(rng.choice(n, size=n, replace=False)[: min(int(sample_size), n)])
     if sample.size < high:
         sample = np.arange(n)  # every candidate needs at least k points
     Xs = np.ascontiguousarray(X[sample])
-    greater = criterion == "silhouette"
-    all_scores: dict = {c: {} for c in CRITERIA}
+    all_scores: dict = {c: {} for c in CRITERIA if c != "bic-knee"}
     by_k: dict = {}
     bar = tqdm(range(low, high + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
     for k in bar:
         est = make(k)
         if k == low:
             check_criterion(criterion, est)
+            criterion = resolve_criterion(criterion, est)
         est = clone(est)
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         if isinstance(params.get("n_init"), (int, np.integer)) and params["n_init"] > search_n_init:
@@ -252,7 +272,10 @@ def search_k(
         bar.set_postfix(k=k)
     bar.close()
     all_scores = {c: v for c, v in all_scores.items() if v}
-    chosen = best_k(all_scores[criterion], greater)
+    if "bic" in all_scores:
+        all_scores["bic-knee"] = dict(all_scores["bic"])  # the same curve; only the choice differs
+    greater = criterion == "silhouette"
+    chosen = choose_k(criterion, all_scores[criterion])
     if chosen is None:
         raise ValueError(f"No candidate k in {k_range!r} could be scored by {criterion!r} (every fit degenerate).")
     final = make(chosen)
@@ -262,6 +285,34 @@ def search_k(
         clusterer=final, labels=labels, all_scores=all_scores, seconds=time.perf_counter() - t0,
         labels_by_k=by_k, sample=sample if keep_labels else None,
     )
+
+
+def choose_k(criterion: str, scores: dict):
+    """The k ``criterion`` prefers given its ``{k: score}`` (None if no score is finite)."""
+    if criterion == "bic-knee":
+        return knee_k(scores)
+    return best_k(scores, criterion == "silhouette")
+
+
+def knee_k(scores: dict):
+    """The knee of a falling curve ``{k: value}``: the k farthest below the chord between its ends.
+
+    Both axes are scaled to [0, 1] first (the "kneedle" of Satopaa et al.,
+    2011). Non-finite values are ignored; with fewer than three finite points
+    the smallest value's k is returned.
+    """
+    finite = [(k, v) for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)]
+    if len(finite) < 3:
+        return best_k(scores, False)
+    ks = np.array([k for k, _ in finite], dtype=float)
+    vs = np.array([v for _, v in finite], dtype=float)
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    span = vs.max() - vs.min()
+    if span == 0:
+        return int(ks[0])
+    y = (vs - vs.min()) / span
+    below = (1.0 - x) - y if vs[0] >= vs[-1] else x - y  # distance below the chord of a falling (rising) curve
+    return int(ks[int(np.argmax(below))])
 
 
 def best_k(scores: dict, greater_is_better: bool):

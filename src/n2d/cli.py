@@ -51,7 +51,8 @@ def _add_cluster(sub):
     p.add_argument("--k-range", default=None, metavar="LOW,HIGH",
                    help="candidate cluster counts for --n-clusters auto (default: 2,30)")
     p.add_argument("--k-criterion", default=None, metavar="NAME",
-                   help="how --n-clusters auto scores a candidate k: silhouette (default), icl or bic")
+                   help="how --n-clusters auto chooses k: auto (default: bic-knee, the knee of the mixture's BIC "
+                        "curve, for gmm; silhouette for other clusterers), bic-knee, silhouette, icl or bic")
     p.add_argument("--epochs", default=None,
                    help="autoencoder epochs: 'auto' (default: 2,000 optimizer steps up to 10,000 rows, growing "
                         "as sqrt(rows) above: 49 epochs on pendigits, 20 on MNIST) or a number (1000 is the "
@@ -146,7 +147,7 @@ def _epochs_arg(text):
 
 
 def _check_k_criterion(criterion: str, clusterer: str) -> None:
-    if criterion in ("bic", "icl") and clusterer not in ("gmm", "hdbscan"):
+    if criterion in ("bic-knee", "bic", "icl") and clusterer not in ("gmm", "hdbscan"):
         raise ValueError(
             f"--k-criterion {criterion} needs the mixture clusterer (gmm); with --clusterer {clusterer} "
             "use --k-criterion silhouette."
@@ -182,7 +183,7 @@ def _check_cluster_args(args) -> dict:
     args.k_options_given = args.k_range is not None or args.k_criterion is not None
     args.k_range = K_RANGE if args.k_range is None else _k_range_arg(args.k_range)
     check_k_range(args.k_range, owner="n2d cluster (--k-range)")
-    args.k_criterion = _choice("--k-criterion", args.k_criterion or DEFAULT_CRITERION, CRITERIA)
+    args.k_criterion = _choice("--k-criterion", args.k_criterion or DEFAULT_CRITERION, ("auto", *CRITERIA))
     if args.n_clusters not in (None, "auto") and args.k_options_given:
         raise ValueError("--k-range and --k-criterion apply to --n-clusters auto; drop them or use --n-clusters auto.")
     for option, value, low, high in (
@@ -376,7 +377,7 @@ def cmd_cluster(args) -> int:
         _check_k_criterion(args.k_criterion, settings["clusterer"])  # also when auto because the file has no labels
         if settings["clusterer"] != "hdbscan":  # HDBSCAN finds k itself: no candidates to check
             check_k_range(args.k_range, x.shape[0], owner="n2d cluster (--k-range)")  # before training
-        into = f"k clusters, k in {args.k_range[0]}..{args.k_range[1]} chosen by {args.k_criterion}"
+        into = f"k clusters, k in {args.k_range[0]}..{args.k_range[1]} chosen by criterion {args.k_criterion}"
         if settings["clusterer"] == "hdbscan":
             into = "the clusters HDBSCAN finds"
     elif args.k_options_given:

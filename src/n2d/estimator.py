@@ -109,14 +109,15 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         clusterer with ``predict``.
     k_range : (int, int), default=(2, 30)
         Candidate cluster counts (inclusive) when ``n_clusters="auto"``.
-    k_criterion : {"silhouette", "icl", "bic"}, default="silhouette"
-        How ``n_clusters="auto"`` scores a candidate k without labels (see
-        :mod:`n2d._select_k`): the mean silhouette (the default, chosen on
-        the paper's datasets: README, "When the number of clusters is
-        unknown"), or a mixture's integrated completed likelihood or BIC
-        (lower is better; they need a mixture clusterer). Candidates are fit
-        on a fixed sample of 4,000 points with one start each; the chosen k is
-        refit on all points with the clusterer's own settings.
+    k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic"}, default="auto"
+        How ``n_clusters="auto"`` chooses k without labels (see
+        :mod:`n2d._select_k`): the knee of the mixture's BIC curve, the
+        minimum of BIC or ICL (these three need a mixture clusterer), or the
+        highest mean silhouette (any clusterer that takes k). ``"auto"`` is
+        the knee for a mixture (chosen on the paper's datasets: README, "When
+        the number of clusters is unknown") and the silhouette otherwise. Candidates are fit on a fixed sample of 4,000 points with
+        one start each; the chosen k is refit on all points with the
+        clusterer's own settings.
     n_init : int, default=1
         Number of whole N2D runs (autoencoder, manifold, clusterer). With more
         than one, N2D keeps the run that agrees best with the others (highest
@@ -309,9 +310,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         if not self._auto_k:
             check_int(self, "n_clusters", self.n_clusters, 2)
         check_k_range(self.k_range)
-        if self.k_criterion not in CRITERIA:
+        if self.k_criterion != "auto" and self.k_criterion not in CRITERIA:
             raise ValueError(
-                f"The 'k_criterion' parameter of N2D must be one of {CRITERIA}. Got {self.k_criterion!r} instead."
+                f"The 'k_criterion' parameter of N2D must be 'auto' or one of {CRITERIA}. "
+                f"Got {self.k_criterion!r} instead."
             )
         check_int(self, "verbose", self.verbose, 0)
         check_int(self, "n_init", self.n_init, 1)

@@ -613,8 +613,11 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
         ax.plot([chosen], at, marker="o", color="tab:red", markersize=7, label=f"chosen k = {chosen}")
         ax.legend(loc="best", frameon=False)
     ax.set_xlabel("number of clusters k")
-    ax.set_ylabel(f"{model.k_criterion_.upper() if model.k_criterion_ != 'silhouette' else 'silhouette'} "
-                  f"({better} is better)")
+    crit = model.k_criterion_
+    if crit == "bic-knee":
+        ax.set_ylabel("BIC (k at the knee of the curve)")
+    else:
+        ax.set_ylabel(f"{crit.upper() if crit != 'silhouette' else 'silhouette'} ({better} is better)")
     ax.set_title("choosing k")
     if path is not None:
         _save_png(fig, path, dpi)
