@@ -337,6 +337,28 @@ def test_torch_umap_transform_places_new_points_near_their_class(codes, tmp_path
     np.testing.assert_array_equal(loaded.transform(c[test]), placed)
 
 
+def test_torch_umap_transform_of_a_row_does_not_depend_on_the_other_rows(codes):
+    """Chunked, streamed or Dask prediction must give the labels of one in-memory call."""
+    c, _ = codes
+    m = TorchUMAP(n_components=10, random_state=0, device="cpu").fit(c[:1500])
+    new = np.vstack([c[1500:1800], c[1600:1610], c[:3]])  # repeats of new rows and of training rows
+    whole = m.transform(new)
+    chunks = np.vstack([m.transform(new[s : s + 37]) for s in range(0, len(new), 37)])
+    np.testing.assert_array_equal(chunks, whole)
+    np.testing.assert_array_equal(m.transform(new[5:6]), whole[5:6])
+    np.testing.assert_array_equal(whole[300:310], whole[100:110])  # identical rows, identical positions
+    assert np.isfinite(whole).all()
+
+
+def test_place_points_pow_rounds_the_same_anywhere_in_the_tensor():
+    from n2d._umap_transform import _pow
+
+    x = torch.rand(1000, dtype=torch.float32, generator=torch.Generator().manual_seed(0)) * 50
+    whole = _pow(x, 0.79)
+    pieces = torch.cat([_pow(x[s : s + 7], 0.79) for s in range(0, 1000, 7)])
+    assert torch.equal(whole, pieces)
+
+
 # --------------------------------------------------------------------------- #
 # Estimator: parameters and inputs
 # --------------------------------------------------------------------------- #

@@ -57,6 +57,7 @@ from ._umap_layout import (
     optimize_layout,
     spectral_init,
 )
+from ._umap_transform import place_points, placement_epochs
 from ._utils import (
     check_float,
     check_int,
@@ -230,7 +231,8 @@ class TorchUMAP(UMAPBase):
     n_epochs : int, default=None
         Layout epochs; ``None`` means 500 for at most 10,000 points and 200
         above (umap-learn's rule). :meth:`transform` runs a third of that
-        (``None``: 100 epochs for at most 10,000 new points, else 30).
+        (``None``: 100 epochs for a model fitted on at most 10,000 points,
+        else 30; umap-learn counts the new points instead).
     learning_rate : float, default=1.0
         Initial SGD step, decayed linearly to 0.
     negative_sample_rate : int, default=5
@@ -305,6 +307,10 @@ class TorchUMAP(UMAPBase):
       the Laplacian), from a seeded random start vector.
     - *Random streams differ*: the same seed does not give umap-learn's
       embedding, and CPU and GPU runs differ from each other.
+    - *Transform is per point*: a new point's position depends only on it and
+      the model (:mod:`n2d._umap_transform`), so chunked and distributed
+      prediction equal one in-memory call; umap-learn refines the new points
+      together, with a batch-dependent schedule and random stream.
     - Only the Euclidean metric; no densMAP, ``init`` choices, ``spread``,
       ``set_op_mix_ratio`` or ``inverse_transform``.
 
@@ -481,18 +487,17 @@ class TorchUMAP(UMAPBase):
         return cache[1], cache[2]
 
     def transform(self, X):
-        """Place new points in the fitted embedding, the way umap-learn does.
+        """Place new points in the fitted embedding, the way umap-learn does, one point at a time.
 
         For each new point: its ``n_neighbors_`` nearest training points
         (exact), UMAP's membership weights to them (with ``local_connectivity -
         1``), a start at the weighted mean of their embedded positions (or on a
-        training point it duplicates), then a short SGD refinement
-        (:func:`optimize_layout` with ``move_other=False``, learning rate
-        ``learning_rate / 4``) against the fixed training embedding.
-        Deterministic for a fitted model on the CPU; a point's placement does
-        not depend on the other new points except through the random stream,
-        which is drawn for the points in a canonical (sorted) order, so the
-        result does not depend on the order of the rows.
+        training point it duplicates), then a short SGD refinement against the
+        fixed training embedding (:func:`n2d._umap_transform.place_points`,
+        learning rate ``learning_rate / 4``). Unlike umap-learn, a point's
+        position depends only on the point and the fitted model, never on the
+        other rows passed with it: transforming ``X`` in chunks, in any order,
+        or partition by partition on a cluster gives exactly the same result.
 
         Parameters
         ----------
@@ -506,18 +511,11 @@ class TorchUMAP(UMAPBase):
         """
         check_is_fitted(self, "embedding_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        order = np.lexsort(X.T[::-1])  # a canonical order of the rows
-        placed = np.empty((X.shape[0], self.embedding_.shape[1]), dtype=np.float32)
-        placed[order] = self._place(np.ascontiguousarray(X[order], dtype=np.float32))
-        return placed
+        return self._place(np.ascontiguousarray(X, dtype=np.float32))
 
     def _place(self, X: np.ndarray) -> np.ndarray:
         device = self._runtime_device()
-        n_new = X.shape[0]
-        if self.n_epochs is None:
-            n_epochs = 100 if n_new <= 10000 else 30
-        else:
-            n_epochs = max(1, int(self.n_epochs) // 3)
+        n_epochs = placement_epochs(self.embedding_.shape[0], self.n_epochs)
         with torch.no_grad():
             data, emb = self._train_tensors(device)
             xq = torch.from_numpy(X).to(device)
@@ -527,32 +525,22 @@ class TorchUMAP(UMAPBase):
                 dists, float(k), local_connectivity=float(max(0.0, self.local_connectivity - 1.0))
             )
             weights = membership_strengths(indices, dists, sigmas, rhos, bipartite=True)
-            embedding = _weighted_mean_init(weights, indices, emb)
-            rows = torch.arange(n_new, device=device, dtype=torch.int64).repeat_interleave(k)
-            cols = indices.reshape(-1)
-            vals = weights.reshape(-1)
-            if vals.numel() and float(vals.max()) > 0:
-                keep = (vals >= vals.max() / float(n_epochs)) & (vals > 0)
-                rows, cols, vals = rows[keep], cols[keep], vals[keep]
-                gen = torch.Generator(device=device).manual_seed(int(self.transform_seed_))
-                with _layout_threads(device):
-                    optimize_layout(
-                        embedding,
-                        emb,
-                        rows,
-                        cols,
-                        vals,
-                        n_epochs,
-                        self.a_,
-                        self.b_,
-                        gen,
-                        negative_sample_rate=int(self.negative_sample_rate),
-                        initial_alpha=float(self.learning_rate) / 4.0,
-                        gamma=float(self.repulsion_strength),
-                        move_other=False,
-                        concurrency=_LAYOUT_CONCURRENCY,
-                    )
-        return embedding.cpu().numpy().astype(np.float32, copy=False)
+            init = _weighted_mean_init(weights, indices, emb)
+            with _layout_threads(device):
+                placed = place_points(
+                    init,
+                    emb,
+                    indices,
+                    weights,
+                    n_epochs,
+                    self.a_,
+                    self.b_,
+                    int(self.transform_seed_),
+                    negative_sample_rate=int(self.negative_sample_rate),
+                    initial_alpha=float(self.learning_rate) / 4.0,
+                    gamma=float(self.repulsion_strength),
+                )
+        return placed.cpu().numpy().astype(np.float32, copy=False)
 
     def _n2d_set_state(self, state: dict) -> None:
         super()._n2d_set_state(state)
