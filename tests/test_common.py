@@ -18,10 +18,7 @@ EXPECTED_FAILED = {
         "out-of-sample method, which the torch UMAP follows), which moves them by more than the check's 1e-2; "
         "cluster agreement with labels_ is >= 98% (test_estimator.py)"
     ),
-    "check_methods_subset_invariance": (
-        "UMAP's out-of-sample refinement drops weak edges relative to the strongest edge of the whole "
-        "batch, so a point's placement depends slightly on the batch (umap-learn disables this check too)"
-    ),
+    "check_methods_subset_invariance": _K1.format("test_methods_are_subset_invariant"),
     "check_array_api_input": (
         "N2D does not support array-API dispatch: under it scikit-learn's GaussianMixture refuses "
         "init_params='kmeans' (the paper's GMM start), and the torch stages take numpy arrays"
@@ -75,3 +72,15 @@ def test_n2d_fits_one_feature():
     x = np.concatenate([np.random.RandomState(0).normal(m, 0.1, 30) for m in (0, 3, 6)])[:, None]
     est = clone(_small()).fit(x.astype(np.float32))
     assert len(np.unique(est.labels_)) == 3
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform"])
+def test_methods_are_subset_invariant(blobs, method):
+    """What check_methods_subset_invariance checks, at n_clusters=3: a row's result does not depend on the
+    other rows passed with it (the torch UMAP places each new point independently)."""
+    est = _small().fit(blobs[0])
+    x = blobs[0][:90]
+    whole = getattr(est, method)(x)
+    parts = np.concatenate([getattr(est, method)(x[s:s + 30]) for s in (60, 0, 30)])
+    parts = np.concatenate([parts[30:60], parts[60:], parts[:30]])
+    np.testing.assert_allclose(parts, whole, rtol=1e-7, atol=0)

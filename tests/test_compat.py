@@ -158,10 +158,6 @@ def test_visualize_writes_the_two_plots_with_class_names(blobs, tmp_path):
 @parametrize_with_checks(
     [nd.UmapGMM(3, umapN=5)],
     expected_failed_checks=lambda est: {
-        "check_methods_subset_invariance": (
-            "UMAP's out-of-sample refinement drops weak edges relative to the strongest edge of the whole "
-            "batch, so a point's placement depends slightly on the batch (as for N2D, test_common.py)"
-        ),
         "check_array_api_input": (
             "under array-API dispatch scikit-learn's GaussianMixture refuses init_params='kmeans' (the paper's "
             "GMM start), as for N2D (test_common.py)"

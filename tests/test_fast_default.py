@@ -27,7 +27,7 @@ def test_auto_epochs_targets_a_number_of_steps():
     assert auto_epochs(70_000, 256, 2000) == 8
     # the default target: 2000 steps up to 10,000 rows, then growing as sqrt(rows)
     assert auto_steps(1_000) == auto_steps(10_000) == AUTO_STEPS
-    assert auto_steps(70_000) == 5292 and auto_steps(1_000_000) == 20_000
+    assert auto_steps(70_000) == 5292 and auto_steps(100_000) == auto_steps(1_000_000) == 6325
     assert auto_epochs(10_992, 256) == 49 and auto_epochs(70_000, 256) == 20
     for n in (1_000, 10_992, 70_000, 1_000_000):
         steps = auto_epochs(n, 256) * -(-n // 256)

@@ -18,13 +18,16 @@ from .exceptions import CUDAGraphWarning
 
 log = logging.getLogger("n2d.autoencoder")
 
-__all__ = ["AUTO_STEPS", "AUTO_ROWS", "auto_epochs", "auto_steps", "train_autoencoder"]
+__all__ = ["AUTO_STEPS", "AUTO_ROWS", "AUTO_CAP_ROWS", "auto_epochs", "auto_steps", "train_autoencoder"]
 
 AUTO_STEPS = 2000
 """Optimizer steps ``epochs="auto"`` aims for on up to :data:`AUTO_ROWS` rows (see :func:`auto_epochs`)."""
 
 AUTO_ROWS = 10_000
 """Above this many rows the step target grows with the square root of the row count."""
+
+AUTO_CAP_ROWS = 100_000
+"""The step target stops growing at this many rows (6,325 steps): larger sets train 2,000 x sqrt(10) steps."""
 
 AUTO_MAX_EPOCHS = 1000
 """``epochs="auto"`` never trains longer than the paper's 1000 epochs (tiny data sets)."""
@@ -34,10 +37,13 @@ def auto_steps(n_samples: int) -> int:
     """The optimizer steps ``epochs="auto"`` aims for on ``n_samples`` rows.
 
     :data:`AUTO_STEPS` up to :data:`AUTO_ROWS` rows, then growing as the
-    square root of the row count: 2,000 steps for the paper's 10,000-row sets,
-    5,292 for 70,000 rows, 20,000 for a million.
+    square root of the row count up to :data:`AUTO_CAP_ROWS`: 2,000 steps for
+    the paper's 10,000-row sets, 5,292 for 70,000 rows, 6,325 from 100,000
+    rows on (a million rows: two epochs). The cap keeps the fit time of large
+    sets from growing with the rows (``benchmarks/scale.py``).
     """
-    return int(round(AUTO_STEPS * max(1.0, math.sqrt(int(n_samples) / AUTO_ROWS))))
+    rows = min(int(n_samples), AUTO_CAP_ROWS)
+    return int(round(AUTO_STEPS * max(1.0, math.sqrt(rows / AUTO_ROWS))))
 
 
 def auto_epochs(n_samples: int, batch_size: int, steps: int | None = None) -> int:

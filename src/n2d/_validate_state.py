@@ -244,8 +244,17 @@ def _check_n2d(check: _Checker, params: dict, state: dict) -> None:
         if code_width is not None and m_in is not None and m_in != code_width:
             check.fail(f"manifold_ takes {m_in} features but the code before it has {code_width}")
         m_emb = getattr(manifold, "embedding_", None)
-        if isinstance(m_emb, np.ndarray) and m_emb.shape != (n, width):
-            check.fail(f"manifold_.embedding_ has shape {m_emb.shape} but the model's embedding_ has {(n, width)}")
+        # The manifold was fitted on all n rows, or on the fit sample (fit_sample_size_ of them).
+        m_rows = n
+        if "fit_sample_size_" in state:
+            m_rows = check.int_("fit_sample_size_", state["fit_sample_size_"], low=2)
+            if m_rows > n:
+                check.fail(f"fit_sample_size_ is {m_rows}, more than the {n} training rows")
+        if isinstance(m_emb, np.ndarray) and m_emb.shape not in ((n, width), (m_rows, width)):
+            check.fail(
+                f"manifold_.embedding_ has shape {m_emb.shape} but the model's embedding_ has {(n, width)}"
+                + (f" and its fit sample {m_rows} rows" if m_rows != n else "")
+            )
     elif code_width is not None and width != code_width:
         check.fail(f"embedding_ has {width} columns but the code has {code_width}")
     c_in = getattr(clusterer, "n_features_in_", None)

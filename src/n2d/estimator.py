@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
+from ._sampled_fit import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
 from ._utils import check_dims, check_epochs, check_float, check_int, check_random_state_param, resolve_device
 from .autoencoder import Autoencoder, fit_together
 from ._threads import narrow_work_limits
@@ -30,6 +31,12 @@ def _n_found(labels) -> int:
     return int(np.unique(labels[labels >= 0]).size)
 _AUTOENCODERS = ("mlp",)
 _OWN_STAGES = (Autoencoder,)  # stages that take N2D's device and verbose
+
+
+def _predict_rest(clusterer, emb, fitted_labels, sample, progress):
+    """Labels of every row from a clusterer fitted on ``emb[sample]`` (narrow-data thread limits)."""
+    with narrow_work_limits(emb.shape[1]):
+        return predict_rest(clusterer.predict, emb, fitted_labels, sample, progress=progress)
 
 
 def stage_seeds(random_state) -> tuple:
@@ -146,6 +153,14 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         autoencoder and the torch UMAP run there; ``"gmm"`` is n2d's torch
         Gaussian mixture (:class:`n2d.TorchGaussianMixture`) on a GPU and
         scikit-learn's on the CPU, the faster choice on each.
+    fit_sample : "auto", int or None, default="auto"
+        Rows the manifold and the clusterer are fitted on, at most. Above it,
+        both are fitted on a random sample of that many rows and the other
+        rows are placed with the manifold's ``transform`` and labelled with
+        the clusterer's ``predict``, in chunks (see :mod:`n2d._sampled_fit`);
+        the autoencoder always trains on every row. ``"auto"`` is 100,000
+        (the paper's datasets are never sampled), ``None`` fits on all rows.
+        A stage without ``transform``/``predict`` is fitted on all rows.
     verbose : int, default=1
         0 is silent; 1 shows progress bars and logs time per stage.
 
@@ -172,7 +187,12 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     device_ : str
         The torch device used.
     timings_ : dict
-        Seconds spent in each stage during ``fit`` (summed over ``n_init`` runs).
+        Seconds spent in each stage during ``fit`` (summed over ``n_init`` runs);
+        ``"placement"`` is the manifold's transform of the rows outside the
+        fit sample.
+    fit_sample_size_ : int
+        Rows the manifold and the clusterer were fitted on (all rows unless
+        ``fit_sample`` applied).
     init_scores_ : ndarray of shape (n_init,)
         Each run's mean agreement (ARI) with the other runs; the kept run,
         ``best_init_``, has the highest. ``[1.0]`` when ``n_init=1``.
@@ -219,6 +239,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         lr=None,
         random_state=None,
         device="auto",
+        fit_sample="auto",
         verbose=1,
     ):
         self.n_clusters = n_clusters
@@ -234,6 +255,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self.lr = lr
         self.random_state = random_state
         self.device = device
+        self.fit_sample = fit_sample
         self.verbose = verbose
 
     # ------------------------------------------------------------------ #
@@ -334,6 +356,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         check_epochs(self, self.epochs, allow_none=True)
         check_int(self, "batch_size", self.batch_size, 1, allow_none=True)
         check_float(self, "lr", self.lr, 0, low_open=True, allow_none=True)
+        check_fit_sample(self.fit_sample)
 
     def _resolve_stage(self, stage, seed, device):
         """A fresh, configured copy of one stage (None for a skipped stage)."""
@@ -439,21 +462,40 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             codes = [X if e is None else run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
         self.autoencoder_sources_ = [getattr(e, "weights_source_", None) for e in encoders]
+        size = resolve_fit_sample(self.fit_sample, X.shape[0])
+        progress = self.verbose > 0
         runs = []
-        for (encoder, manifold, clusterer), code in zip(stages, codes):
+        for (encoder, manifold, clusterer), code, seeds in zip(stages, codes, run_seeds):
             code = np.asarray(code, dtype=np.float32)
-            emb = code if manifold is None else run("manifold", type(manifold).__name__, manifold.fit_transform, code)
+            sample = None if size is None else sample_rows(X.shape[0], size, seeds[1])
+            if manifold is None:
+                emb = code
+            elif sample is not None and hasattr(manifold, "transform"):
+                fitted = run("manifold", type(manifold).__name__, manifold.fit_transform, code[sample])
+                emb = run("placement", f"{type(manifold).__name__}.transform of the other rows",
+                          lambda d, m=manifold, f=fitted, s=sample: transform_rest(m.transform, d, f, s,
+                                                                                   progress=progress), code)
+            else:
+                emb = run("manifold", type(manifold).__name__, manifold.fit_transform, code)
             emb = np.ascontiguousarray(emb, dtype=np.float32)
+            # The clusterer sees the sample only if it can label the other rows.
+            part = sample if (sample is not None and hasattr(clusterer, "predict")) else None
+            fit_emb = emb if part is None else emb[part]
             search = None
             if self._auto_k and not finds_k(clusterer):
                 search = run("k search", f"{type(clusterer).__name__} for k in {tuple(self.k_range)}",
-                             lambda d, c=clusterer: self._search_k(c, d), emb)
+                             lambda d, c=clusterer: self._search_k(c, d), fit_emb)
                 clusterer, labels = search.clusterer, search.labels
             else:
                 labels = run(
                     "clusterer", type(clusterer).__name__,
-                    lambda d, c=clusterer: fit_predict(c, d, progress=self.verbose > 0), emb,
+                    lambda d, c=clusterer: fit_predict(c, d, progress=progress), fit_emb,
                 )
+            if part is not None:
+                labels = run("placement", f"{type(clusterer).__name__}.predict of the other rows",
+                             lambda d, c=clusterer, f=np.asarray(labels), s=part: _predict_rest(c, d, f, s, progress),
+                             emb)
+            fitted_rows = X.shape[0] if sample is None else int(sample.size)
             labels = same_labels_for_same_rows(groups, code, emb, np.asarray(labels), k_min)
             labels = np.asarray(labels).astype(np.int64, copy=False)
             if search is not None:
@@ -462,7 +504,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 k = _n_found(labels)
             else:
                 k = self.n_clusters
-            runs.append((encoder, manifold, clusterer, emb, labels, k, search))
+            runs.append((encoder, manifold, clusterer, emb, labels, k, search, fitted_rows))
         if self.n_init > 1:
             from .cluster import consensus_choice
 
@@ -477,7 +519,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 )
         else:
             best, scores = 0, np.ones(1)
-        self.autoencoder_, self.manifold_, self.clusterer_, self.embedding_, self.labels_, k, search = runs[best]
+        (self.autoencoder_, self.manifold_, self.clusterer_, self.embedding_, self.labels_, k, search,
+         self.fit_sample_size_) = runs[best]
         self.n_clusters_ = int(k)
         for name in ("k_candidates_", "k_scores_", "k_criterion_", "k_all_scores_"):
             self.__dict__.pop(name, None)  # a refit without a search keeps none of an earlier one's
