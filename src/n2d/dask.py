@@ -291,7 +291,7 @@ def _array_block(block, ref, method, width=None, block_info=None):
     """``model.<method>`` of one block of a dask array; NaN and inf name the block and its rows."""
     index = block_info[0]["chunk-location"][0] if block_info else None
     start = block_info[0]["array-location"][0][0] if block_info else 0
-    x = np.asarray(block, dtype=np.float32)
+    x = np.require(block, np.float32, ["C", "W"])  # torch takes only writable arrays without a warning
     check_finite_block(x, start, where=f"X, partition {index} (rows from {start})")
     return _run(ref, method, x, width)
 
