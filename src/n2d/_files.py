@@ -80,15 +80,7 @@ def read_data(path, label_column=None, columns=None, drop_columns=None) -> DataF
         column and the line or row).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"Data file not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise DataFileError(f"Cannot read {path}: unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}.")
-    if label_column is not None and suffix != ".csv":
-        raise DataFileError("--label-column applies to .csv files only; .npz files carry labels under 'y'.")
-    if columns is not None and drop_columns is not None:
-        raise DataFileError("Give --columns or --drop-columns, not both.")
+    suffix = _check_request(path, label_column, columns, drop_columns)
     columns, drop_columns = _split(columns), _split(drop_columns)
     try:
         if suffix == ".csv":
@@ -101,10 +93,7 @@ def read_data(path, label_column=None, columns=None, drop_columns=None) -> DataF
         raise
     except (ValueError, OSError, EOFError) as exc:
         raise DataFileError(f"Cannot read {path}: {exc}") from exc
-    if x.ndim != 2:
-        raise DataFileError(f"{path} must hold a 2-D array of shape (n_samples, n_features); got shape {x.shape}.")
-    if x.dtype.kind not in "biuf":
-        raise DataFileError(f"{path} must hold numbers; got an array of dtype {x.dtype}.")
+    _check_layout(path, x)
     if y is not None and len(y) != len(x):
         raise DataFileError(f"{path}: {len(y)} labels for {len(x)} samples.")
     if columns is not None or drop_columns is not None:
@@ -112,6 +101,69 @@ def read_data(path, label_column=None, columns=None, drop_columns=None) -> DataF
         x = x[:, keep]
     _check_finite_array(path, x)
     return DataFile(np.asarray(x, dtype=np.float32), y)
+
+
+def map_npy(path, label_column=None, columns=None, drop_columns=None) -> tuple[np.ndarray, list[int] | None]:
+    """Open a .npy file memory-mapped, read-only, with :func:`read_data`'s checks but without reading its rows.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npy`` file holding a 2-D numeric array.
+    label_column : None
+        Accepted for the same calls as :func:`read_data`; a .npy file has no
+        label column, so anything else is refused.
+    columns, drop_columns : str or sequence, default=None
+        As in :func:`read_data` (0-based indices).
+
+    Returns
+    -------
+    x : numpy.memmap of shape (n_samples, n_columns)
+        The whole array, not read yet (``np.load(path, mmap_mode="r")``).
+    keep : list of int or None
+        The feature columns of ``x`` in order, or None for all of them.
+
+    Raises
+    ------
+    DataFileError
+        As :func:`read_data`, except that NaN and inf are not looked for
+        (that would read the whole file); check each block as it is read.
+    """
+    path = Path(path)
+    suffix = _check_request(path, label_column, columns, drop_columns)
+    if suffix != ".npy":
+        raise DataFileError(f"Cannot memory-map {path}: only .npy files can be read in blocks.")
+    columns, drop_columns = _split(columns), _split(drop_columns)
+    try:
+        x = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataFileError(f"Cannot read {path}: {exc}") from exc
+    _check_layout(path, x)
+    keep = None
+    if columns is not None or drop_columns is not None:
+        keep = _select(path, None, x.shape[1], None, columns, drop_columns)
+    return x, keep
+
+
+def _check_request(path: Path, label_column, columns, drop_columns) -> str:
+    """The file's suffix, after checking that it exists, is of a known type and the options apply to it."""
+    if not path.is_file():
+        raise DataFileError(f"Data file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataFileError(f"Cannot read {path}: unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}.")
+    if label_column is not None and suffix != ".csv":
+        raise DataFileError("--label-column applies to .csv files only; .npz files carry labels under 'y'.")
+    if columns is not None and drop_columns is not None:
+        raise DataFileError("Give --columns or --drop-columns, not both.")
+    return suffix
+
+
+def _check_layout(path: Path, x: np.ndarray) -> None:
+    if x.ndim != 2:
+        raise DataFileError(f"{path} must hold a 2-D array of shape (n_samples, n_features); got shape {x.shape}.")
+    if x.dtype.kind not in "biuf":
+        raise DataFileError(f"{path} must hold numbers; got an array of dtype {x.dtype}.")
 
 
 def _split(spec):

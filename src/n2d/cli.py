@@ -103,7 +103,10 @@ def _add_predict(sub):
         "predict",
         help="predict clusters of new data with a saved model",
         description="Load a model written by 'n2d cluster' and write the cluster of each row of FILE. A CSV with "
-        "a header is matched to the model's features by column name (in any order).",
+        "a header is matched to the model's features by column name (in any order). Rows are predicted and "
+        "written in blocks of --chunk-size rows; a .npy file is memory-mapped and read block by block, so a file "
+        "larger than memory is labelled in bounded memory (.npz and .csv files are read into memory first). "
+        "The labels file is written under a temporary name and renamed into place when complete.",
     )
     p.add_argument("model", help="model directory written by 'n2d cluster' (<out>/model)")
     p.add_argument("file", help=".npy, .npz or .csv file with the same features as the training data")
@@ -114,7 +117,22 @@ def _add_predict(sub):
         help="labels CSV to write (default: <file stem>.labels.csv beside FILE); an existing file is replaced "
         "only if it is an n2d labels file",
     )
+    p.add_argument(
+        "--chunk-size", type=_chunk_size_arg, default=None, metavar="N",
+        help="rows predicted at a time, an integer >= 1 (default: 65536); bounds the memory used",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
+
+
+def _chunk_size_arg(text):
+    """``--chunk-size``: an integer >= 1, refused by argparse (before anything is loaded) otherwise."""
+    from ._streaming import check_chunk_size
+
+    try:
+        return check_chunk_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (rows per block); got {text!r}") from None
 
 
 # --------------------------------------------------------------------------- #
@@ -288,14 +306,30 @@ def _load_input(args, is_file: bool):
 
 
 def _write_labels(path: Path, labels, y_true=None):
+    _write_label_blocks(path, [(0, labels)], y_true)
+
+
+def _write_label_blocks(path: Path, blocks, y_true=None) -> int:
+    """Write the labels CSV from ``(start, labels)`` blocks, in order; returns the number of rows.
+
+    The file is written under a temporary name beside ``path`` and renamed onto
+    it only when every block is written: an error or a crash while the blocks
+    are computed leaves ``path`` as it was. ``y_true`` (all rows, or None) adds a
+    ``true_label`` column.
+    """
     from ._utils import atomic_path
 
-    cols = [np.arange(len(labels)), labels] + ([y_true] if y_true is not None else [])
     header = _LABELS_HEADER + (",true_label" if y_true is not None else "")
+    n = 0
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write(header + "\n")
-        for row in zip(*cols):
-            f.write(",".join(str(v) for v in row) + "\n")
+        for start, labels in blocks:
+            cols = [range(start, start + len(labels)), np.asarray(labels).tolist()]
+            if y_true is not None:
+                cols.append(np.asarray(y_true[start : start + len(labels)]).tolist())
+            f.writelines(",".join(str(v) for v in row) + "\n" for row in zip(*cols))
+            n = start + len(labels)
+    return n
 
 
 def _jsonable(value):
@@ -513,14 +547,7 @@ def _match_columns(model, d, path) -> np.ndarray:
     fitted = getattr(model, "feature_names_in_", None)
     x = d.x
     if fitted is None or d.feature_names is None:
-        if x.shape[1] != model.n_features_in_:
-            raise ValueError(f"{path} has {x.shape[1]} features, but the model was fitted on {model.n_features_in_}.")
-        if fitted is not None:
-            print(
-                f"note: {path} has no column names; its {x.shape[1]} columns are taken in the training order "
-                f"({', '.join(str(n) for n in fitted[:5])}{', ...' if len(fitted) > 5 else ''})",
-                file=sys.stderr,
-            )
+        _check_width(model, x.shape[1], path)
         return x
     fitted = [str(n) for n in fitted]
     have = list(d.feature_names)
@@ -540,31 +567,50 @@ def _match_columns(model, d, path) -> np.ndarray:
     return np.ascontiguousarray(x[:, order])
 
 
+def _check_width(model, width: int, path) -> None:
+    """Refuse a file without column names whose width is not the model's; note the order taken."""
+    fitted = getattr(model, "feature_names_in_", None)
+    if width != model.n_features_in_:
+        raise ValueError(f"{path} has {width} features, but the model was fitted on {model.n_features_in_}.")
+    if fitted is not None:
+        print(
+            f"note: {path} has no column names; its {width} columns are taken in the training order "
+            f"({', '.join(str(n) for n in fitted[:5])}{', ...' if len(fitted) > 5 else ''})",
+            file=sys.stderr,
+        )
+
+
 def _some(names, limit: int = 8) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def cmd_predict(args) -> int:
-    import warnings
-
-    from ._files import read_data
+    from ._files import map_npy, read_data
+    from ._streaming import DEFAULT_CHUNK_SIZE, predict_chunks
     from .estimator import N2D
     from .metrics import evaluate
 
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".labels.csv")
     _check_predict_out(out, Path(args.file), Path(args.model))
     model = N2D.load(args.model)
-    d = read_data(args.file, args.label_column, args.columns, args.drop_columns)
-    x = _match_columns(model, d, args.file)
-    with warnings.catch_warnings():
-        # columns were matched by name above; the array itself carries none
-        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-        labels = model.predict(x)
-    _write_labels(out, labels, d.y)
-    if d.y is not None:
-        print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**evaluate(d.y, labels)))
-    print(f"wrote {len(labels)} labels to {out}")
+    keep, y = None, None
+    if Path(args.file).suffix.lower() == ".npy":  # memory-mapped: read block by block
+        x, keep = map_npy(args.file, args.label_column, args.columns, args.drop_columns)
+        _check_width(model, x.shape[1] if keep is None else len(keep), args.file)
+    else:
+        d = read_data(args.file, args.label_column, args.columns, args.drop_columns)
+        x, y = _match_columns(model, d, args.file), d.y
+    chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
+    blocks = predict_chunks(model, x, chunk_size, columns=keep, where=args.file, progress=not args.quiet)
+    if y is None:
+        n = _write_label_blocks(out, blocks)
+    else:
+        labels = np.concatenate([b for _, b in blocks]) if len(x) else np.empty(0, dtype=np.int64)
+        _write_labels(out, labels, y)
+        n = len(labels)
+        print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**evaluate(y, labels)))
+    print(f"wrote {n} labels to {out}")
     return 0
 
 
