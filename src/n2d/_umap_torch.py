@@ -43,6 +43,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 # The numerical steps, re-exported so that ``from n2d._umap_torch import ...`` keeps working.
 from ._knn import KNN_BLOCK_FLOATS, knn  # noqa: F401
+from ._nndescent import KNN_METHODS, nndescent_knn, resolve_knn_method
 from ._umap_graph import (  # noqa: F401
     MIN_K_DIST_SCALE,
     SMOOTH_K_TOLERANCE,
@@ -253,6 +254,13 @@ class TorchUMAP(UMAPBase):
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"``. An explicit GPU that is missing raises ``ValueError``.
+    knn_method : {"auto", "exact", "nndescent"}, default="auto"
+        How the training points' neighbours are found: ``"exact"`` (blocked
+        matrix products, ``O(n^2 d)``), ``"nndescent"`` (pynndescent's
+        approximate NN-descent, umap-learn's method; CPU arrays) or
+        ``"auto"``: exact on a GPU and up to 200,000 points on the CPU,
+        NN-descent above (:data:`n2d._nndescent.NNDESCENT_ABOVE`). New points
+        in :meth:`transform` are always searched exactly.
 
     Attributes
     ----------
@@ -268,6 +276,8 @@ class TorchUMAP(UMAPBase):
         Layout epochs used by the fit.
     transform_seed_ : int
         Seed of the out-of-sample refinement, so ``transform`` is deterministic.
+    knn_method_ : str
+        ``"exact"`` or ``"nndescent"``: how the fit found the neighbours.
     n_features_in_ : int
         Number of features seen during fit.
     device_ : str
@@ -300,8 +310,10 @@ class TorchUMAP(UMAPBase):
       rate) is umap-learn's. With a single batch per epoch the summed steps
       overshoot and trustworthiness drops by about 0.0015 (see
       :func:`optimize_layout`).
-    - *Neighbours are exact*, by blocked matrix products (umap-learn uses
-      NN-descent above 4,096 points), and cost ``O(n^2 d)``.
+    - *Neighbours are exact*, by blocked matrix products, up to 200,000
+      points on the CPU (and always on a GPU and for new points); umap-learn
+      uses NN-descent above 4,096 points. Above, ``knn_method="auto"`` uses
+      the same NN-descent (pynndescent).
     - *Spectral start*: ARPACK is asked for the largest eigenvalues of the
       normalised adjacency (the same eigenvectors as umap-learn's smallest of
       the Laplacian), from a seeded random start vector.
@@ -343,6 +355,7 @@ class TorchUMAP(UMAPBase):
         random_state=None,
         verbose=0,
         device="auto",
+        knn_method="auto",
     ):
         super().__init__(
             n_components,
@@ -358,6 +371,7 @@ class TorchUMAP(UMAPBase):
             verbose=verbose,
         )
         self.device = device
+        self.knn_method = knn_method
 
     _TRANSIENT = ("_cache",)
 
@@ -365,6 +379,7 @@ class TorchUMAP(UMAPBase):
         super()._check_params()
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_int(self, "verbose", self.verbose, 0)
+        check_options(self, "knn_method", self.knn_method, KNN_METHODS)
         return resolve_device(self.device)
 
     def _say(self, msg: str) -> None:
@@ -409,9 +424,14 @@ class TorchUMAP(UMAPBase):
         with torch.no_grad():
             t0 = time.perf_counter()
             xt = torch.from_numpy(X).to(device)
-            dists, indices = knn(xt, k)
+            method = resolve_knn_method(self.knn_method, n, device)
+            if method == "exact":
+                dists, indices = knn(xt, k)
+            else:
+                dists, indices = nndescent_knn(X, k, init_seed, verbose=bool(self.verbose))
+                dists, indices = dists.to(device), indices.to(device)
             timings["knn"] = _lap(t0, device)
-            self._say(f"TorchUMAP: {k} nearest neighbours of {n} points on {device} in {timings['knn']:.2f} s")
+            self._say(f"TorchUMAP: {k} nearest neighbours ({method}) of {n} points on {device} in {timings['knn']:.2f} s")
 
             t0 = time.perf_counter()
             graph = membership_graph(indices, dists, float(k), float(self.local_connectivity))
@@ -466,6 +486,7 @@ class TorchUMAP(UMAPBase):
         self.n_neighbors_ = int(k)
         self.n_epochs_ = int(n_epochs)
         self.transform_seed_ = int(transform_seed)
+        self.knn_method_ = method
         self.device_ = str(xt.device)
         self.timings_ = {k_: float(v) for k_, v in timings.items()}
         self._cache = None
@@ -498,6 +519,8 @@ class TorchUMAP(UMAPBase):
         position depends only on the point and the fitted model, never on the
         other rows passed with it: transforming ``X`` in chunks, in any order,
         or partition by partition on a cluster gives exactly the same result.
+        More than 65,536 rows are placed in chunks of that many, so memory
+        stays bounded.
 
         Parameters
         ----------
@@ -511,7 +534,17 @@ class TorchUMAP(UMAPBase):
         """
         check_is_fitted(self, "embedding_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self._place(np.ascontiguousarray(X, dtype=np.float32))
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.shape[0] <= TRANSFORM_CHUNK:
+            return self._place(X)
+        # In chunks, so memory stays bounded; each point's place does not depend on the chunking.
+        from tqdm.auto import tqdm
+
+        out = np.empty((X.shape[0], self.embedding_.shape[1]), dtype=np.float32)
+        starts = range(0, X.shape[0], TRANSFORM_CHUNK)
+        for start in tqdm(starts, disable=not self.verbose, desc="TorchUMAP.transform", unit="chunk"):
+            out[start : start + TRANSFORM_CHUNK] = self._place(X[start : start + TRANSFORM_CHUNK])
+        return out
 
     def _place(self, X: np.ndarray) -> np.ndarray:
         device = self._runtime_device()
@@ -546,6 +579,10 @@ class TorchUMAP(UMAPBase):
         super()._n2d_set_state(state)
         if isinstance(getattr(self, "device_", None), str):
             self._runtime_device()  # a GPU-fitted UMAP loads on the CPU with a DeviceWarning
+
+
+TRANSFORM_CHUNK = 65_536
+"""Rows :meth:`TorchUMAP.transform` places at once (its working memory is bounded by this)."""
 
 
 def _layout_threads(device: torch.device):
