@@ -66,7 +66,7 @@ def test_streamed_labels_equal_in_memory_predict(tmp_path, x_npy, model_dir, mod
     x = blobs[0]
     expected_blocks = np.concatenate([model.predict(x[s:s + 97]) for s in range(0, 300, 97)])
     assert (labels == expected_blocks).all()  # each block is exactly model.predict(block)
-    assert (labels == model.predict(x)).all()  # and, on separated clusters, one predict of everything
+    assert (labels == model.predict(x)).all()  # and one predict of everything (per-point placement)
 
 
 def test_default_chunk_size_and_stdout(tmp_path, x_npy, model_dir, capsys, monkeypatch):

@@ -79,7 +79,7 @@ def test_array_labels_and_probabilities_equal_in_memory(client, kind, model, mod
     assert (got_labels == expected[0]).all()
     block_proba = np.vstack([model.predict_proba(x[s:s + 70]) for s in range(0, 300, 70)])
     assert np.array_equal(got_proba, block_proba)  # each block is exactly model.predict_proba(block)
-    np.testing.assert_allclose(got_proba, expected[1], atol=1e-3)  # and close to one call on everything
+    np.testing.assert_allclose(got_proba, expected[1], rtol=1e-6, atol=1e-12)  # = one call on everything
 
 
 def test_result_is_lazy_until_computed(client, model_dir, x):
@@ -142,7 +142,7 @@ def test_dataframe_columns_matched_by_name(client, named_model_dir, x, expected)
     assert isinstance(labels, da.Array) and labels.dtype == np.int64 and labels.numblocks == (4,)
     assert (labels.compute() == expected[0]).all()
     assert proba.compute().shape == (300, 3)
-    np.testing.assert_allclose(proba.compute(), expected[1], atol=1e-3)
+    np.testing.assert_allclose(proba.compute(), expected[1], rtol=1e-6, atol=1e-12)
 
 
 def test_dataframe_with_other_columns_is_refused(client, named_model_dir, x):

@@ -7,10 +7,10 @@ memory-mapped input (``np.load(path, mmap_mode="r")``) is read block by block
 and the pages of each block are released after use, so the process's resident
 memory stays bounded by the block size, not by the file's size.
 
-Each block is predicted exactly as ``model.predict(block)`` would. UMAP places a
-new point independently of the other points of its block except through the
-random stream of its short refinement, so labels from blocks agree with one
-``predict`` of the whole array except, possibly, for points between clusters.
+Each block is predicted exactly as ``model.predict(block)`` would, and since the
+torch UMAP places each new point from the point and the model alone
+(:mod:`n2d._umap_transform`), the labels from blocks equal one ``predict`` of
+the whole array, whatever the block size.
 """
 
 from __future__ import annotations

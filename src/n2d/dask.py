@@ -102,10 +102,9 @@ def predict(model, X):
 
     Notes
     -----
-    Each block is exactly ``model.predict(block)``. UMAP places a new point
-    independently of the other points of its block except through the random
-    stream of its short refinement, so the labels agree with one ``predict``
-    of the whole data except, possibly, for points between clusters.
+    Each block is exactly ``model.predict(block)``. The torch UMAP places each
+    new point from the point and the model alone, so the labels equal one
+    ``predict`` of the whole data, however it is partitioned.
     """
     return _build("predict", model, X)
 
