@@ -8,10 +8,14 @@ nothing is warm from the size before. Where it finishes within
 20 neighbours, ``min_dist=0``) is timed on the same autoencoder codes in a
 process of its own, beside n2d's manifold stage.
 
-Run it alone: on a 2-core machine any other job changes every figure.
+Run it alone: on a 2-core machine any other job changes every figure. The
+autoencoders train from scratch (the weight cache is an empty temporary one).
 
     python benchmarks/scale.py                       # 10k, 100k, 300k, 1M
     python benchmarks/scale.py --sizes 10000,100000  # a quick look
+
+Sizes already in the JSON file from an earlier command are kept (each run
+records its command, commit and load), unless measured again.
 """
 
 from __future__ import annotations
@@ -126,6 +130,8 @@ def main(argv=None) -> int:
     print(f"hardware: {json.dumps(hw)}", flush=True)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
+        # An empty weight cache: every size trains its autoencoder (a cached one would load in a second).
+        os.environ["N2D_CACHE_DIR"] = str(Path(tmp) / "weight-cache")
         for n in sizes:
             codes = str(Path(tmp) / f"codes-{n}.npy")
             print(f"\n== n = {n:,} x {args.features}", flush=True)
@@ -139,13 +145,29 @@ def main(argv=None) -> int:
                 row["umap_learn"] = {"outcome": uout, "peak_rss_mb": urss, **(urec or {})}
             runs.append(row)
             _print_row(row)
+    command = "scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    for row in runs:
+        row.update(command=command, commit=_commit(), load_after=list(os.getloadavg()))
+    # Sizes measured by an earlier command stay in the file unless measured again.
+    out = Path(args.out)
+    earlier = json.loads(out.read_text()).get("runs", []) if out.exists() else []
+    merged = {r["n"]: r for r in earlier}
+    merged.update({r["n"]: r for r in runs})
+    runs = [merged[n] for n in sorted(merged)]
     _print_table(runs)
-    record = {"command": "scale.py " + " ".join(argv if argv is not None else sys.argv[1:]), "hardware": hw,
-              "load_after": list(os.getloadavg()), "runs": runs}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=1))
+    record = {"hardware": hw, "runs": runs}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1))
     print(f"wrote {args.out}")
     return 0
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _print_row(row: dict) -> None:
