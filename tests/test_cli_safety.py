@@ -158,6 +158,8 @@ def test_out_with_a_corrupt_marker_is_refused(capsys, tmp_path, x_npy, expensive
         (["--n-init", "0"], "--n-init must be an integer >= 1; got 0"),
         (["--seed", "-3"], "--seed must be an integer in [0, 4294967295]; got -3"),
         (["--device", "tpu"], "device must be one of 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
+        (["--fit-sample", "500"], "--fit-sample must be 'auto', 'all' or an integer >= 1000"),
+        (["--fit-sample", "most"], "--fit-sample must be 'auto', 'all' or an integer >= 1000 (rows to fit the manifold and clusterer on); got 'most'"),
         (["--weights", "{tmp}/none.safetensors"], "--weights {tmp}/none.safetensors: no such file"),
         (["--weights", "{tmp}/junk.safetensors"], "is not a readable safetensors weights file"),
     ],

@@ -97,3 +97,20 @@ def test_bad_fit_sample_is_refused_before_training(tiny_n2d, blobs, bad):
     x, _ = blobs
     with pytest.raises(ValueError, match="'fit_sample' parameter of N2D must be 'auto', None"):
         tiny_n2d(fit_sample=bad, epochs=10**6).fit(x)  # would train for hours if the check came late
+
+
+@pytest.mark.parametrize("option, expected", [("1000", 1000), ("all", 2500)])
+def test_cli_fit_sample_option(tmp_path, many_blobs, option, expected):
+    import json
+
+    from n2d.cli import main
+
+    path = tmp_path / "x.npy"
+    np.save(path, many_blobs[0])
+    out = tmp_path / "out"
+    argv = ["cluster", str(path), "--n-clusters", "3", "--epochs", "2", "--hidden-dims", "16", "--device", "cpu",
+            "--fit-sample", option, "--out", str(out), "-q"]
+    assert main(argv) == 0
+    settings = json.loads((out / "result.json").read_text())["settings"]
+    assert settings["fit_sample_size"] == expected
+    assert settings["fit_sample"] == (None if option == "all" else int(option))

@@ -74,6 +74,11 @@ def _add_cluster(sub):
         help="whole N2D runs (seeds seed..seed+n-1); keep the one that agrees most with the others (default: 1)",
     )
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument(
+        "--fit-sample", default="auto", metavar="N|auto|all",
+        help="rows the manifold and clusterer are fitted on at most; the others are placed by transform/predict "
+        "(default: auto, 100,000; all: every row)",
+    )
     p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
     p.add_argument("--label-column", help="CSV column (name or 0-based index) holding true labels")
@@ -164,6 +169,24 @@ def _epochs_arg(text):
     return value
 
 
+def _fit_sample_arg(text):
+    """``--fit-sample``: 'auto', None ('all') or an integer >= 1000."""
+    if text in ("auto", None):
+        return "auto"
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 1000:
+        raise ValueError(
+            f"--fit-sample must be 'auto', 'all' or an integer >= 1000 (rows to fit the manifold and clusterer on); "
+            f"got {text!r}."
+        )
+    return value
+
+
 def _check_k_criterion(criterion: str, clusterer: str) -> None:
     if criterion in ("bic-knee", "bic", "icl") and clusterer not in ("gmm", "hdbscan"):
         raise ValueError(
@@ -213,6 +236,7 @@ def _check_cluster_args(args) -> dict:
         if value is not None and (value < low or (high is not None and value > high)):
             allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
             raise ValueError(f"{option} must be {allowed}; got {value}.")
+    args.fit_sample = _fit_sample_arg(args.fit_sample)
     args.epochs = _epochs_arg(args.epochs)
     if args.paper:
         if args.epochs not in (None, 1000) or args.precision not in (None, "float32"):
@@ -403,6 +427,7 @@ def cmd_cluster(args) -> int:
         batch_size=args.batch_size,
         random_state=args.seed,
         device=args.device,
+        fit_sample=args.fit_sample,
         verbose=verbose,
     )
     if k == "auto":
@@ -460,6 +485,8 @@ def cmd_cluster(args) -> int:
             "hidden_dims": list(settings["hidden_dims"]),
             "seed": args.seed,
             "n_init": args.n_init,
+            "fit_sample": args.fit_sample,
+            "fit_sample_size": int(model.fit_sample_size_),
             "manifold": settings["manifold"] or "none",
             "clusterer": settings["clusterer"],
             "device": args.device,
