@@ -446,7 +446,7 @@ class TorchGaussianMixture(ClusterMixin, DensityMixin, BaseEstimator):
     lower_bound_ : float
         Mean log-likelihood of the training data at the best initialisation's
         last E-step.
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (`n_iter_`,)
         The lower bound at each iteration of the best initialisation.
     labels_ : ndarray of shape (n_samples,)
         Component of each training sample (int64), as returned by
@@ -454,7 +454,7 @@ class TorchGaussianMixture(ClusterMixin, DensityMixin, BaseEstimator):
         because this is a clusterer (``ClusterMixin``).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
     device_ : str
         The device the model was fitted on (``"cpu"``, ``"cuda:0"``, ...);

@@ -95,8 +95,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         clusterer that finds k itself (``"hdbscan"``) is simply run once.
     autoencoder : "mlp", estimator or None, default="mlp"
         ``"mlp"`` is the paper's d-500-500-2000-k autoencoder
-        (:class:`n2d.autoencoder.Autoencoder`: ReLU, MSE, Adam lr 1e-3, batch 256,
-        1000 epochs). Any transformer with ``fit``/``transform`` works. ``None``
+        (:class:`n2d.Autoencoder`: ReLU, MSE, Adam lr 1e-3, batch 256,
+        ``epochs="auto"``; the paper trained 1000 epochs). Any transformer with ``fit``/``transform`` works. ``None``
         clusters the raw data.
     manifold : {"umap", "tsne", "isomap", "lle"}, estimator or None, default="umap"
         ``"umap"`` is n2d's torch UMAP (:class:`n2d.TorchUMAP`, umap-learn's

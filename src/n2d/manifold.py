@@ -4,11 +4,13 @@ Every stage here is a scikit-learn transformer: ``fit_transform(X)`` embeds the
 training data and, where the method allows it, ``transform(X_new)`` places new
 points in the fitted embedding.
 
-The default, :class:`UMAP`, fits with umap-learn and keeps the arrays that
-UMAP's out-of-sample placement needs (training data, embedding, curve
-parameters), so a fitted model can be saved without pickle and reloaded with
-identical predictions. :func:`make_manifold` builds the named alternatives
-(t-SNE, Isomap, LLE) from scikit-learn.
+N2D's default ``"umap"`` stage is :class:`TorchUMAP`, n2d's UMAP in torch.
+:class:`UMAP` fits with umap-learn itself and keeps the arrays that UMAP's
+out-of-sample placement needs (training data, embedding, curve parameters),
+so a fitted model can be saved without pickle and reloaded with identical
+predictions. :func:`make_manifold` builds the named stages: ``"umap"``
+(:class:`TorchUMAP`) and the alternatives from scikit-learn (t-SNE, Isomap,
+LLE).
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ def cluster_acc(y_true, y_pred) -> float:
 
     Examples
     --------
+    >>> from n2d import cluster_acc
     >>> cluster_acc([0, 0, 1, 1], [1, 1, 0, 0])
     1.0
     """
@@ -129,6 +130,7 @@ def evaluate(y_true, y_pred, metrics=None) -> dict[str, float]:
 
     Examples
     --------
+    >>> from n2d import evaluate
     >>> evaluate(["a", "a", "b", "b"], [0, 0, 1, 1])
     {'acc': 1.0, 'nmi': 1.0, 'ari': 1.0}
 
