@@ -59,7 +59,7 @@ autodoc_typehints = "none"  # the numpydoc sections say the types
 autoclass_content = "class"
 numpydoc_show_class_members = False  # the class template lists the methods itself
 numpydoc_class_members_toctree = False
-numpydoc_attributes_as_param_list = False
+numpydoc_attributes_as_param_list = True
 
 # -- doctest ---------------------------------------------------------------- #
 doctest_global_setup = """

@@ -21,7 +21,7 @@ x, y = ds.x[rows], ds.y[rows]
 
 # %%
 # Search k in 2..20. The autoencoder here has the same data, settings and seed
-# as the one in :doc:`plot_predicted_vs_true`, so when both examples run in one
+# as the one in :doc:`plot_clusters_vs_classes`, so when both examples run in one
 # process it comes from the weight cache instead of being trained again.
 model = N2D(n_clusters="auto", k_range=(2, 20), epochs=20, random_state=0, verbose=0).fit(x)
 print("chosen k:", model.n_clusters_, "by", model.k_criterion_, "(true: 10 digits)")
