@@ -50,11 +50,12 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/README.rst"]
 root_doc = "index"
 default_role = "literal"
+# Quotes may curl, but "--option" must stay two hyphens (the CLI reference is full of them).
+smartquotes_action = "qe"
 
 # -- autodoc / autosummary / numpydoc --------------------------------------- #
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"  # the numpydoc sections say the types
 autoclass_content = "class"
 numpydoc_show_class_members = False  # the class template lists the methods itself

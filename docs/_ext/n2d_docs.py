@@ -56,6 +56,20 @@ def _escape(text: str) -> str:
     return _RST_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+USAGE_WIDTH = 64
+"""Columns of the usage lines, whatever the terminal that builds the docs."""
+
+
+def _formatter(parser):
+    return argparse.HelpFormatter(parser.prog, width=USAGE_WIDTH)
+
+
+def _usage(parser) -> str:
+    formatter = _formatter(parser)
+    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
+    return formatter.format_help().strip()
+
+
 def _subparsers(parser):
     return [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
 
@@ -89,12 +103,11 @@ def _parser_lines(parser, prog: str, level: int, help_text: str | None) -> list[
     if help_text:
         out += [_escape(help_text[0].upper() + help_text[1:]) + ".", ""]
     out += [".. code-block:: text", ""]
-    usage = parser.format_usage().strip()
-    out += ["   " + line for line in usage.splitlines()]
+    out += ["   " + line for line in _usage(parser).splitlines()]
     out += [""]
     if parser.description and parser.description != help_text:
         out += [_escape(parser.description), ""]
-    formatter = parser._get_formatter()
+    formatter = _formatter(parser)
     out += [f".. program:: {prog}", ""]
     for action in parser._actions:
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
@@ -120,8 +133,8 @@ def cli_reference_lines() -> list[str]:
 
     parser = build_parser()
     lines = []
-    formatter = parser._get_formatter()
-    lines += [".. code-block:: text", ""] + ["   " + line for line in parser.format_usage().strip().splitlines()]
+    formatter = _formatter(parser)
+    lines += [".. code-block:: text", ""] + ["   " + line for line in _usage(parser).splitlines()]
     lines += ["", ".. program:: n2d", ""]
     for action in parser._actions:
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
@@ -336,8 +349,16 @@ def check_api_complete(app, env):
                 logger.warning(f"API reference: {modname}.{name} is public (in __all__) but has no page")
 
 
+def skip_sklearn_generated(app, what, name, obj, skip, options):
+    """Leave out the ``set_*_request`` methods scikit-learn generates on every estimator class."""
+    if re.fullmatch(r"set_\w+_request", name):
+        return True
+    return None
+
+
 def setup(app):
     app.add_directive("n2d-cli", CliReference)
+    app.connect("autodoc-skip-member", skip_sklearn_generated)
     app.connect("doctree-read", check_examples)
     app.connect("env-check-consistency", check_api_complete)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -32,3 +32,9 @@ print({name: round(value, 3) for name, value in evaluate(y, model.labels_).items
 # The criterion for every candidate. Lower BIC is better; the knee is the
 # candidate farthest below the straight line between the curve's ends.
 fig = plot_k_scores(model)
+
+# %%
+# On this small, briefly trained sample the knee need not fall on the 10
+# digits. How often the criteria find the true k on the full datasets is
+# measured in :doc:`/guide/own_data` ("How well it works today"): treat
+# ``"auto"`` as a starting point and look at this curve.
