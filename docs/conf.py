@@ -108,7 +108,13 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 5,
-    "secondary_sidebar_items": ["page-toc"],
+    # the pages with wide tables of measurements use the room of the page's table of contents
+    "secondary_sidebar_items": {
+        "**": ["page-toc"],
+        "guide/own_data": [],
+        "guide/speed": [],
+        "guide/reproducing": [],
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
