@@ -48,7 +48,8 @@ def resolve_precision(precision: str, device) -> str:
 
     ``"auto"`` is bfloat16 autocast on a CPU with native bfloat16 matrix
     instructions (measured to leave clustering accuracy unchanged, see
-    ``benchmarks/cpu_roofline.py`` and the README) and float32 everywhere else,
+    ``benchmarks/cpu_roofline.py`` and the docs' speed page,
+    ``docs/guide/speed.rst``) and float32 everywhere else,
     GPUs included, where it has not been measured yet.
     """
     if precision not in PRECISIONS:

@@ -25,8 +25,8 @@ Each candidate is scored by a label-free criterion:
     embedding (higher is better); works with any clusterer that takes k.
 
 Which one is the default, and why, is measured by ``benchmarks/auto_k.py``
-on the paper's datasets (see :data:`DEFAULT_CRITERION` and the README, "When
-the number of clusters is unknown").
+on the paper's datasets (see :data:`DEFAULT_CRITERION` and the docs' page
+``docs/guide/own_data.rst``, "How well it works today").
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ DEFAULT_CRITERION = "auto"
 """``k_criterion="auto"``: ``"bic-knee"`` for a mixture clusterer, ``"silhouette"`` for any other.
 
 Measured on the paper's datasets (``benchmarks/auto_k.py``, 3 seeds each; the
-README has the table): on N2D's UMAP embedding (``min_dist=0`` packs each
+table is in ``docs/guide/own_data.rst``): on N2D's UMAP embedding (``min_dist=0`` packs each
 group into tight, often fragmented clumps) a mixture's likelihood keeps
 improving as components are added, so the minimum of BIC or ICL was always
 the largest candidate; the knee of the BIC curve was as close to the true k

@@ -56,8 +56,8 @@ def auto_epochs(n_samples: int, batch_size: int, steps: int | None = None) -> in
     larger set has more to learn, so the target grows, but only as the square
     root of the rows: MNIST's 70,000 images get 20 epochs instead of 50
     (MNIST, seed 0: ACC .967 after 2,192 steps, .973 after 4,110, .974 after
-    6,028, .976 after 8,220; ``benchmarks/auto_epochs.py``, summarised in the
-    README). At least one epoch, at most :data:`AUTO_MAX_EPOCHS`.
+    6,028, .976 after 8,220; ``benchmarks/auto_epochs.py``, summarised in
+    ``docs/guide/speed.rst``). At least one epoch, at most :data:`AUTO_MAX_EPOCHS`.
     """
     steps = auto_steps(n_samples) if steps is None else steps
     steps_per_epoch = math.ceil(int(n_samples) / int(batch_size))

@@ -74,7 +74,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         up to 10,000 rows, then growing as the square root of the row count
         (49 epochs on pendigits, 20 on MNIST's 70,000 images), which reaches
         the paper's accuracy on its 10,000-row datasets at a fraction of its
-        cost (README, "Choosing the training length"). ``1000`` is the
+        cost (``docs/guide/speed.rst``, "Training length"). ``1000`` is the
         paper's setting.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step. ``"bfloat16"`` is mixed precision

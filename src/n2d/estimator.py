@@ -121,8 +121,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         :mod:`n2d._select_k`): the knee of the mixture's BIC curve, the
         minimum of BIC or ICL (these three need a mixture clusterer), or the
         highest mean silhouette (any clusterer that takes k). ``"auto"`` is
-        the knee for a mixture (chosen on the paper's datasets: README, "When
-        the number of clusters is unknown") and the silhouette otherwise. Candidates are fit on a fixed sample of 4,000 points with
+        the knee for a mixture (chosen on the paper's datasets: ``docs/guide/own_data.rst``,
+        "How well it works today") and the silhouette otherwise. Candidates are fit on a fixed sample of 4,000 points with
         one start each; the chosen k is refit on all points with the
         clusterer's own settings.
     n_init : int, default=1
