@@ -22,7 +22,9 @@ sys.path.insert(0, str(HERE / "_ext"))
 # Everything the docs run (examples, doctests) writes its weight cache to a
 # throw-away folder, never to the reader's ~/.cache/n2d; and plots never open
 # a window.
-os.environ.setdefault("N2D_CACHE_DIR", tempfile.mkdtemp(prefix="n2d-docs-cache-"))
+_OWN_CACHE = None
+if not os.environ.get("N2D_CACHE_DIR"):
+    _OWN_CACHE = os.environ["N2D_CACHE_DIR"] = tempfile.mkdtemp(prefix="n2d-docs-cache-")
 os.environ.setdefault("MPLBACKEND", "agg")
 
 import n2d  # noqa: E402
@@ -123,3 +125,15 @@ html_context = {"default_mode": "light"}
 
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
+
+
+def _remove_own_cache(app, exception):
+    """Delete the throw-away weight cache the build made (never a cache the caller pointed to)."""
+    if _OWN_CACHE is not None:
+        import shutil
+
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
+
+
+def setup(app):
+    app.connect("build-finished", _remove_own_cache)
