@@ -280,7 +280,7 @@ def test_import_without_dask_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     monkeypatch.setitem(sys.modules, "dask.array", None)
     monkeypatch.delitem(sys.modules, "n2d.dask")
-    with pytest.raises(ImportError, match='pip install "n2d\\[dask\\]"'):
+    with pytest.raises(ImportError, match='pip install "dask\\[array,dataframe\\]" distributed'):
         importlib.import_module("n2d.dask")
     monkeypatch.undo()
     assert importlib.import_module("n2d.dask") is n2d_dask

@@ -20,7 +20,8 @@ folder; the bytes of its files are shipped once in the graph, and each worker
 writes them to its own temporary folder and loads them with
 :meth:`n2d.N2D.load`.
 
-Needs the optional dependencies: ``pip install "n2d[dask]"``.
+Needs the optional dependencies dask and distributed (the extra ``dask``: from a
+checkout, ``pip install ".[dask]"``; or ``pip install "dask[array,dataframe]" distributed``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ try:
     import dask.array as da
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides dask
     raise ImportError(
-        f'n2d.dask needs dask and distributed, which are not installed ({exc}). Install them with: pip install "n2d[dask]"'
+        f'n2d.dask needs dask and distributed, which are not installed ({exc}). Install them with: pip install "dask[array,dataframe]" distributed (from an n2d checkout: pip install ".[dask]")'
     ) from exc
 
 import functools
