@@ -43,10 +43,76 @@ def test_autoencoder_resolves_auto_epochs_and_caches_by_the_resolved_value(tmp_p
     auto = Autoencoder(epochs="auto", **params)
     # 300 rows at batch 64: 5 steps an epoch; cap the target so the test is quick
     monkeypatch.setattr("n2d._training.AUTO_STEPS", 20)
+    monkeypatch.setattr("n2d._training.AUTO_FVU", 0.0)  # never reached: the step budget alone decides
     auto.fit(x)
     assert auto.epochs_ == 4 and auto.n_iter_ == 4 and auto.weights_source_ == "trained"
-    same = Autoencoder(epochs=4, **params).fit(x)  # the same training, asked for explicitly: one cache entry
-    assert same.weights_source_ == "cache" and same.epochs_ == 4
+    assert auto.stop_loss_ == 0.0
+    again = Autoencoder(epochs="auto", **params).fit(x)
+    assert again.weights_source_ == "cache" and again.epochs_ == 4
+    # "auto" may stop at a loss, so a fixed epoch count is another training with its own entry
+    fixed = Autoencoder(epochs=4, **params).fit(x)
+    assert fixed.weights_source_ == "trained" and fixed.stop_loss_ is None
+    assert Autoencoder(epochs=4, **params).fit(x).weights_source_ == "cache"
+
+
+def test_auto_stop_loss_is_a_fraction_of_the_mean_feature_variance(blobs):
+    from n2d._training import AUTO_FVU, auto_stop_loss
+
+    x, _ = blobs
+    expected = AUTO_FVU * x.astype(np.float64).var(axis=0).mean()
+    assert auto_stop_loss(x) == pytest.approx(expected, rel=1e-12)
+    assert auto_stop_loss(x, chunk=7) == pytest.approx(expected, rel=1e-12)  # chunked passes agree
+    assert auto_stop_loss(x, fvu=0.5) == pytest.approx(50 * expected, rel=1e-12)
+    assert auto_stop_loss(np.ones((10, 3), dtype=np.float32)) == 0.0  # constant data: only a perfect fit stops
+
+
+def test_auto_epochs_stop_once_the_loss_reaches_the_variance_fraction(blobs, monkeypatch):
+    x, _ = blobs
+    params = dict(n_components=3, hidden_dims=(16,), batch_size=64, cache=False, random_state=0, verbose=0)
+    monkeypatch.setattr("n2d._training.AUTO_STEPS", 200)  # a budget of 40 epochs
+    monkeypatch.setattr("n2d._training.AUTO_FVU", 0.3)  # reached after a few epochs on these blobs
+    ae = Autoencoder(epochs="auto", **params).fit(x)
+    assert ae.epochs_ == 40 and ae.n_iter_ < ae.epochs_ and len(ae.history_) == ae.n_iter_
+    assert ae.history_[-1] <= ae.stop_loss_ < min(ae.history_[:-1])  # stopped at the first epoch reaching it
+    # a fixed epoch count trains every epoch, whatever the loss
+    fixed = Autoencoder(epochs=ae.epochs_, **params).fit(x)
+    assert fixed.n_iter_ == ae.epochs_ and fixed.stop_loss_ is None
+    np.testing.assert_allclose(fixed.history_[: ae.n_iter_], ae.history_, rtol=1e-6)
+
+
+def test_stacked_models_stop_one_by_one_and_equal_their_single_runs(pendigits_small):
+    import torch
+
+    from n2d._networks import MLPAutoencoder, StackedMLPAutoencoder
+    from n2d._training import train_autoencoder
+
+    x = torch.from_numpy(pendigits_small[0])
+    seeds = [0, 11, 22]
+    settings = dict(epochs=12, batch_size=64, lr=1e-3, progress=False)
+
+    def fresh(seed):
+        m = MLPAutoencoder(x.shape[1], (32, 16), 4)
+        m.reset_parameters(torch.Generator().manual_seed(seed))
+        return m
+
+    free = [train_autoencoder(fresh(s), x, generator=torch.Generator().manual_seed(s), **settings) for s in seeds]
+    # a threshold each model crosses at a different epoch
+    stop = free[0][2]
+    crossings = [next(i for i, v in enumerate(h) if v <= stop) + 1 for h in free]
+    assert len(set(crossings)) > 1 and max(crossings) < settings["epochs"]
+    alone = []
+    for s in seeds:
+        m = fresh(s)
+        alone.append((m, train_autoencoder(m, x, generator=torch.Generator().manual_seed(s), stop_loss=stop, **settings)))
+    stacked = StackedMLPAutoencoder.from_modules([fresh(s) for s in seeds])
+    histories = train_autoencoder(
+        stacked, x, generator=[torch.Generator().manual_seed(s) for s in seeds], stop_loss=stop, **settings
+    )
+    for (single, h_alone), h_stacked, module, epochs in zip(alone, histories, stacked.to_modules(), crossings):
+        assert len(h_alone) == len(h_stacked) == epochs
+        np.testing.assert_allclose(h_stacked, h_alone, rtol=1e-4)
+        with torch.no_grad():
+            np.testing.assert_allclose(module.encode(x).numpy(), single.eval().encode(x).numpy(), rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("bad", ["Auto", "fast", -1, 2.5, True])

@@ -202,6 +202,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         ``"cache"`` or ``"weights"`` (given), or None for a skipped stage or an
         autoencoder without ``weights_source_``. ``autoencoder_`` is run
         ``best_init_``'s.
+    autoencoder_epochs_ : list of int
+        Epochs each run's autoencoder trained during this ``fit`` (0 when its
+        weights were reused or given): with ``epochs="auto"`` this can be
+        fewer than ``autoencoder_.epochs_``, the budget.
 
     See Also
     --------
@@ -462,6 +466,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             codes = [X if e is None else run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
         self.autoencoder_sources_ = [getattr(e, "weights_source_", None) for e in encoders]
+        self.autoencoder_epochs_ = [int(getattr(e, "n_iter_", 0) or 0) for e in encoders]
         size = resolve_fit_sample(self.fit_sample, X.shape[0])
         progress = self.verbose > 0
         runs = []
