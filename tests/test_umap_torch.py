@@ -246,6 +246,20 @@ def test_optimize_layout_keeps_tail_fixed_without_move_other():
     assert float((head_emb - tail_emb[:2]).norm(dim=1).max()) < 0.5
 
 
+def test_torch_umap_fit_does_not_depend_on_the_thread_count(blobs):
+    x = np.repeat(blobs[0], 10, axis=0) + np.random.RandomState(0).normal(0, 0.1, (3000, blobs[0].shape[1]))
+    x = x.astype(np.float32)
+    before = torch.get_num_threads()
+    try:
+        fits = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            fits.append(TorchUMAP(n_components=3, n_epochs=40, random_state=0, device="cpu").fit(x).embedding_)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(fits[0], fits[1])
+
+
 # --------------------------------------------------------------------------- #
 # Estimator: quality against umap-learn on autoencoder codes
 # --------------------------------------------------------------------------- #

@@ -277,7 +277,9 @@ def optimize_layout(
 
     umap-learn walks the edges one after another (Hogwild when parallel), each
     update seeing the positions left by the ones before. Here the edges due in
-    an epoch are split into random batches; within a batch all attractive steps
+    an epoch, taken in one random order drawn at the start, are cut into
+    consecutive batches (random batches that vary with the epoch's due
+    edges, without a shuffle per epoch); within a batch all attractive steps
     are computed from the same positions and summed (``index_add_``), then all
     repulsive steps from the positions after that attraction. The number of
     batches is chosen so that a point gets about ``concurrency`` summed updates
@@ -322,7 +324,6 @@ def optimize_layout(
         Smallest batch worth its per-operation overhead: at most
         ``n_due // min_batch`` batches per epoch (small data then get a higher
         concurrency).
-
     Returns
     -------
     head_emb : Tensor
@@ -341,6 +342,12 @@ def optimize_layout(
     sampled = eps > 0
     if not bool(sampled.all()):
         head, tail, eps = head[sampled], tail[sampled], eps[sampled]
+    # One random order of the edges for the whole run: each epoch's due edges,
+    # taken in that order and cut into consecutive batches, form random
+    # batches without a shuffle per epoch (whose scattered gathers cost more
+    # than the schedule itself), as umap-learn walks its edges in one order.
+    order = torch.randperm(head.numel(), generator=generator, device=device)
+    head, tail, eps = head[order], tail[order], eps[order]
     rate = int(negative_sample_rate)
     eps_neg = eps / rate if rate > 0 else None
     next_sample = eps.clone()
@@ -356,34 +363,19 @@ def optimize_layout(
     for n in tqdm(range(n_epochs), disable=not verbose, desc="UMAP layout", unit="epoch"):
         due = torch.nonzero(next_sample <= n).squeeze(1)
         if due.numel():
-            next_sample[due] += eps[due]
+            next_sample.index_add_(0, due, eps[due])  # the due edges are distinct: a plain +=
             if eps_neg is not None:
-                n_neg = torch.floor((n - next_neg[due]) / eps_neg[due]).clamp_(min=0)
-                next_neg[due] += n_neg * eps_neg[due]
+                due_neg, due_eps_neg = next_neg[due], eps_neg[due]
+                n_neg = torch.floor((n - due_neg) / due_eps_neg).clamp_(min=0)
+                next_neg[due] = due_neg + n_neg * due_eps_neg
                 n_neg = n_neg.to(torch.int64)
             else:
                 n_neg = torch.zeros_like(due)
             n_batches = math.ceil(due.numel() * updates_per_edge / (n_points * concurrency))
             n_batches = min(n_batches, max(1, due.numel() // int(min_batch)))
-            batches = [(due, n_neg)]
-            if n_batches > 1:
-                order = torch.randperm(due.numel(), generator=generator, device=device)
-                batches = [(due[part], n_neg[part]) for part in torch.tensor_split(order, n_batches)]
-            for edges, counts in batches:
-                _layout_step(
-                    head_emb,
-                    tail_emb,
-                    head[edges],
-                    tail[edges],
-                    counts,
-                    a,
-                    b,
-                    gamma,
-                    alpha,
-                    move_other,
-                    rate,
-                    generator,
-                )
+            heads, tails = head[due], tail[due]
+            for j, k, counts in zip(*(torch.tensor_split(t, n_batches) for t in (heads, tails, n_neg))):
+                _layout_step(head_emb, tail_emb, j, k, counts, a, b, gamma, alpha, move_other, rate, generator)
         alpha = float(initial_alpha) * (1.0 - float(n) / float(n_epochs))
     return head_emb
 
