@@ -83,7 +83,8 @@ def main() -> None:
                     "seed": seed,
                     "n_samples": res["n_samples"],
                     "n_features": res["n_features"],
-                    "epochs": res["settings"]["epochs_resolved"],
+                    "epochs": res["settings"].get("epochs_trained", res["settings"]["epochs_resolved"]),
+                    "epochs_budget": res["settings"]["epochs_resolved"],
                     "precision": res["settings"]["precision_used"],
                     "wall_seconds": wall,
                     "fit_seconds": res["total_seconds"],
@@ -96,7 +97,7 @@ def main() -> None:
                 }
                 record["runs"].append(run)
                 stages = "  ".join(f"{k} {v:.1f} s" for k, v in res["seconds"].items())
-                print(f"{name} seed {seed}: {wall:.1f} s wall ({run['epochs']} epochs, {run['precision']}; {stages}); "
+                print(f"{name} seed {seed}: {wall:.1f} s wall ({run['epochs']} of {run['epochs_budget']} epochs, {run['precision']}; {stages}); "
                       f"ACC {run['acc']:.4f} NMI {run['nmi']:.4f}; load {load_before[0]:.2f} -> "
                       f"{run['load_after'][0]:.2f}", flush=True)
     finally:

@@ -76,7 +76,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         the paper's accuracy on its 10,000-row datasets at a fraction of its
         cost; it stops sooner once the reconstruction leaves less than 1% of
         the data's variance unexplained (:func:`~n2d._training.auto_stop_loss`;
-        pendigits: after about 16 of 49 epochs). See ``docs/guide/speed.rst``,
+        pendigits: after 12 to 17 of 49 epochs). See ``docs/guide/speed.rst``,
         "Training length". An int trains exactly that many epochs; ``1000``
         is the paper's setting.
     precision : {"auto", "float32", "bfloat16"}, default="auto"

@@ -56,7 +56,7 @@ def _add_cluster(sub):
     p.add_argument("--epochs", default=None,
                    help="autoencoder epochs: 'auto' (default: 2,000 optimizer steps up to 10,000 rows, growing "
                         "as sqrt(rows) above, 20 epochs on MNIST; sooner once the reconstruction leaves under 1%% "
-                        "of the variance unexplained, about 16 epochs on pendigits) or a number (1000 is the "
+                        "of the variance unexplained, 12-17 epochs on pendigits) or a number (1000 is the "
                         "paper's)")
     p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=None,
                    help="training arithmetic: auto (default: bfloat16 mixed precision on CPUs with native bf16, "

@@ -311,11 +311,12 @@ def _fmt(mean, std) -> str:
 
 def _epochs_text(settings: dict) -> str:
     if settings["epochs"] == "auto":
-        from ._training import AUTO_ROWS, AUTO_STEPS
+        from ._training import AUTO_CAP_ROWS, AUTO_FVU, AUTO_ROWS, AUTO_STEPS
 
         return (
             f"autoencoder epochs 'auto' ({AUTO_STEPS} optimizer steps, times sqrt(rows / {AUTO_ROWS:,}) "
-            f"above {AUTO_ROWS:,} rows), precision"
+            f"from {AUTO_ROWS:,} to {AUTO_CAP_ROWS:,} rows; sooner once the loss is below {AUTO_FVU:g} of the "
+            f"data's variance), precision"
             f" {settings.get('precision', 'float32')}"
         )
     return f"{settings['epochs']} autoencoder epochs"
