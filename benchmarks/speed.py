@@ -190,7 +190,8 @@ def run_n2d(x, y, k: int, epochs: int, device: torch.device, seed, compile_s: fl
     seconds["total"] = wall + (compile_s if uses_umap_learn else 0.0)
     return {
         "device": model.device_,
-        "epochs_trained": model.autoencoder_.epochs_,
+        "epochs_trained": len(model.autoencoder_.history_),
+        "epochs_budget": model.autoencoder_.epochs_,
         "precision": model.autoencoder_.precision_,
         "manifold": type(model.manifold_).__name__,
         "clusterer": type(model.clusterer_).__name__,
@@ -230,7 +231,9 @@ def print_report(record: dict) -> None:
                   f"time per epoch x {record['epochs']} + encoding")
         print(f"\nend to end: reference / n2d = {record['ratio_reference_over_n2d']:.2f}x")
     print(f"\n{'scores':<24s} {'ACC':>6s} {'NMI':>6s} {'ARI':>6s}  device")
-    rows = [(f"n2d ({ours['epochs_trained']} epochs, {ours['precision']})", ours)]
+    budget = ours.get("epochs_budget", ours["epochs_trained"])
+    of = f" of {budget}" if budget != ours["epochs_trained"] else ""
+    rows = [(f"n2d ({ours['epochs_trained']}{of} epochs, {ours['precision']})", ours)]
     if ref:
         rows.append((f"reference ({ref['epochs_trained']} epochs)", ref))
     for name, r in rows:
