@@ -41,9 +41,9 @@ AUTO_FVU = 0.01
 The fraction of variance the reconstruction leaves unexplained (MSE over the
 mean per-feature variance). On the paper's image sets the code leaves 13-19%
 unexplained after the step budget (MNIST-test 19%, USPS 13%, MNIST 17%), so
-the rule never fires there; on
-pendigits (16 features) it falls below 1% after 500-750 steps, where
-accuracy is already at the paper's level (``docs/guide/speed.rst``).
+the rule never fires there; on pendigits (16 features) it falls below 1%
+after 500-750 steps, where accuracy is already at the paper's level
+(``docs/guide/speed.rst``).
 """
 
 
@@ -115,6 +115,7 @@ def auto_stop_loss(X, fvu: float | None = None, chunk: int = 65_536) -> float:
     for start in range(0, n, chunk):
         sq += np.square(np.asarray(X[start : start + chunk], dtype=np.float64) - mean).sum(axis=0)
     return float(AUTO_FVU if fvu is None else fvu) * float(sq.mean() / n)
+
 
 # --------------------------------------------------------------------------- #
 # Training
