@@ -83,7 +83,7 @@ def main() -> None:
                     "seed": seed,
                     "n_samples": res["n_samples"],
                     "n_features": res["n_features"],
-                    "epochs": res["settings"].get("epochs_trained", res["settings"]["epochs_resolved"]),
+                    "epochs": res["runs"][0]["epochs_trained"],  # one run, trained from an empty cache
                     "epochs_budget": res["settings"]["epochs_resolved"],
                     "precision": res["settings"]["precision_used"],
                     "wall_seconds": wall,

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["AUTO_FIT_SAMPLE", "PLACE_CHUNK", "resolve_fit_sample", "sample_rows", "transform_rest", "predict_rest"]
+__all__ = ["AUTO_FIT_SAMPLE", "MIN_FIT_SAMPLE", "PLACE_CHUNK", "resolve_fit_sample", "sample_rows", "transform_rest", "predict_rest"]
 
 AUTO_FIT_SAMPLE = 100_000
 """``fit_sample="auto"``: rows the manifold and the clusterer are fitted on, at most."""
+
+MIN_FIT_SAMPLE = 1000
+"""The smallest ``fit_sample`` accepted (``N2D`` and ``n2d cluster --fit-sample``)."""
 
 PLACE_CHUNK = 65_536
 """Rows placed at once outside the sample (bounds the memory of ``transform``)."""
@@ -44,9 +47,9 @@ def check_fit_sample(value) -> None:
     """Raise a clear error for a ``fit_sample`` that is not "auto", None or an int >= 1,000."""
     if value is None or (isinstance(value, str) and value == "auto"):
         return
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or int(value) < 1000:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or int(value) < MIN_FIT_SAMPLE:
         raise ValueError(
-            "The 'fit_sample' parameter of N2D must be 'auto', None (all rows) or an int >= 1000 "
+            f"The 'fit_sample' parameter of N2D must be 'auto', None (all rows) or an int >= {MIN_FIT_SAMPLE} "
             f"(rows to fit the manifold and clusterer on). Got {value!r} instead."
         )
 

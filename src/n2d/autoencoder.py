@@ -259,7 +259,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         fit_together([self], X)
         return self
 
-    def _start(self, X: np.ndarray, fingerprint: str) -> MLPAutoencoder | None:
+    def _start(self, X: np.ndarray, fingerprint: str, stop_loss: float | None) -> MLPAutoencoder | None:
         """Set up a fit: initialise the network, then take given or cached weights.
 
         Returns the initialised network if it still has to be trained, or None
@@ -268,7 +268,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.device_ = str(resolve_device(self.device))
         self.epochs_ = auto_epochs(X.shape[0], self.batch_size) if self.epochs == "auto" else int(self.epochs)
         self.precision_ = resolve_precision(self.precision, self.device_)
-        self.stop_loss_ = auto_stop_loss(X) if self.epochs == "auto" else None
+        self.stop_loss_ = stop_loss if self.epochs == "auto" else None
         seed = seed_from(self.random_state)
         self._init_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
         module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.n_components)
@@ -434,7 +434,9 @@ def _fit_together(estimators: list[Autoencoder], X: np.ndarray) -> None:
     rounding) what fitting that estimator alone would give.
     """
     fingerprint = fingerprint_array(X) if any(e.cache for e in estimators) else ""
-    pending = [(e, m) for e in estimators if (m := e._start(X, fingerprint)) is not None]
+    # One pass over the data for every estimator: they differ only in random_state.
+    stop_loss = auto_stop_loss(X) if estimators[0].epochs == "auto" else None
+    pending = [(e, m) for e in estimators if (m := e._start(X, fingerprint, stop_loss)) is not None]
     if not pending:
         return
     first = pending[0][0]

@@ -171,7 +171,9 @@ def _epochs_arg(text):
 
 
 def _fit_sample_arg(text):
-    """``--fit-sample``: 'auto', None ('all') or an integer >= 1000."""
+    """``--fit-sample``: 'auto', None ('all') or an integer >= :data:`~n2d._sampled_fit.MIN_FIT_SAMPLE`."""
+    from ._sampled_fit import MIN_FIT_SAMPLE
+
     if text in ("auto", None):
         return "auto"
     if text == "all":
@@ -180,10 +182,10 @@ def _fit_sample_arg(text):
         value = int(text)
     except (TypeError, ValueError):
         value = -1
-    if value < 1000:
+    if value < MIN_FIT_SAMPLE:
         raise ValueError(
-            f"--fit-sample must be 'auto', 'all' or an integer >= 1000 (rows to fit the manifold and clusterer on); "
-            f"got {text!r}."
+            f"--fit-sample must be 'auto', 'all' or an integer >= {MIN_FIT_SAMPLE} (rows to fit the manifold and "
+            f"clusterer on); got {text!r}."
         )
     return value
 
@@ -480,7 +482,6 @@ def cmd_cluster(args) -> int:
         "settings": {
             "epochs": args.epochs,
             "epochs_resolved": getattr(model.autoencoder_, "epochs_", None),
-            "epochs_trained": getattr(model.autoencoder_, "n_iter_", None),
             "precision": args.precision,
             "precision_used": getattr(model.autoencoder_, "precision_", None),
             "batch_size": args.batch_size,
