@@ -136,7 +136,7 @@ def summarize(path):
     """Print, per autoencoder seed and as means, the ACC of each variant (markdown)."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     cols = {
-        "default": lambda r: r["torch_umap"][0]["acc"],
+        "first UMAP seed (the default's)": lambda r: r["torch_umap"][0]["acc"],
         "mean over UMAP seeds": lambda r: float(np.mean([u["acc"] for u in r["torch_umap"]])),
         "UMAP consensus": lambda r: r.get("umap_consensus", {}).get("acc"),
         "umap-learn": lambda r: r.get("umap_learn", {}).get("acc"),
@@ -169,8 +169,9 @@ def summarize(path):
     print("| mean | " + " | ".join(means) + " |")
     corr = [np.corrcoef([g["loglik"] for g in r["gmm_starts"]], [g["acc"] for g in r["gmm_starts"]])[0, 1]
             for r in rows if len(r.get("gmm_starts", [])) > 1]
-    print("\ncorrelation of a GMM start's log-likelihood with its ACC, per seed:",
-          ", ".join(f"{c:+.2f}" for c in corr))
+    if corr:
+        print("\ncorrelation of a GMM start's log-likelihood with its ACC, per seed:",
+              ", ".join(f"{c:+.2f}" for c in corr))
 
 
 if __name__ == "__main__":
