@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--umap-learn", action="store_true", help="also run umap-learn on the same codes")
     ap.add_argument("--neighbors", type=_ints, default=[], help="other n_neighbors for the torch UMAP")
     ap.add_argument("--gmm-starts", type=int, default=10, help="one-start GMMs on the default embedding")
+    ap.add_argument("--covariances", default="", help="other GMM covariance types on the default embedding "
+                    "(comma-separated: tied, diag, spherical), 10 starts each")
     ap.add_argument("--data-dir", default=default_data_dir())
     ap.add_argument("--out", default=None)
     ap.add_argument("--summarize", action="store_true", help="only print the table of an existing --out file")
@@ -109,6 +111,11 @@ def main():
                 medoid, _ = consensus_choice([lab for _, lab in starts])
                 row["gmm_choice"] = {"by_likelihood": {"start": best_ll, **score(starts[best_ll][1])},
                                      "by_consensus": {"start": int(medoid), **score(starts[medoid][1])}}
+            if u == 0:
+                for cov in filter(None, args.covariances.split(",")):
+                    est = make_clusterer("gmm", k, random_state=gmm_seed).set_params(covariance_type=cov)
+                    row.setdefault("covariance", {})[cov] = score(est.fit_predict(emb))
+                    print(f"[{ds.name} seed {s}] covariance {cov}: {row['covariance'][cov]}", flush=True)
             print(f"[{ds.name} seed {s}] torch UMAP seed {umap_seed + u}: {row['torch_umap'][-1]}", flush=True)
         if len(umap_labels) > 1:
             best, agree = consensus_choice(umap_labels)
@@ -142,6 +149,8 @@ def summarize(path):
         "umap-learn": lambda r: r.get("umap_learn", {}).get("acc"),
         **{f"n_neighbors {nn}": (lambda r, nn=nn: r["neighbors"].get(nn, {}).get("acc"))
            for nn in sorted({nn for r in rows for nn in r["neighbors"]}, key=int)},
+        **{f"GMM {cov}": (lambda r, cov=cov: r.get("covariance", {}).get(cov, {}).get("acc"))
+           for cov in sorted({c for r in rows for c in r.get("covariance", {})})},
         "GMM start by likelihood": lambda r: r.get("gmm_choice", {}).get("by_likelihood", {}).get("acc"),
         "GMM start by consensus": lambda r: r.get("gmm_choice", {}).get("by_consensus", {}).get("acc"),
         "best / worst start": lambda r: ((max(g["acc"] for g in r["gmm_starts"]), min(g["acc"] for g in r["gmm_starts"]))
