@@ -84,8 +84,12 @@ def main(argv=None) -> None:
             def make(k):
                 return make_clusterer("gmm", k, random_state=seed)
 
-            k_knee = search_k(emb, make, K_RANGE, "bic-knee", random_state=seed).n_clusters
-            nmi = {k: evaluate(ds.y, make(k).fit_predict(emb))["nmi"] for k in {k_stab, k_knee, ds.n_clusters}}
+            knee = search_k(emb, make, K_RANGE, "bic-knee", random_state=seed)  # refits its k on all points
+            k_knee = knee.n_clusters
+            labels = {k_knee: knee.labels}
+            for k in {k_stab, ds.n_clusters} - labels.keys():
+                labels[k] = make(k).fit_predict(emb)
+            nmi = {k: evaluate(ds.y, lab)["nmi"] for k, lab in labels.items()}
             row = {"dataset": ds.name, "seed": seed, "k_true": ds.n_clusters, "k_stability": k_stab,
                    "k_bic_knee": k_knee, "nmi": {str(k): round(v, 4) for k, v in nmi.items()},
                    "stability": {str(k): round(v, 4) for k, v in scores.items()}, "pairs": args.pairs,

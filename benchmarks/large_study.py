@@ -61,8 +61,6 @@ def main():
         summarize(Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"large-study-{args.dataset}.jsonl")
         return
 
-    from sklearn.mixture import GaussianMixture
-
     import n2d
     from n2d.autoencoder import fit_autoencoders
     from n2d.cluster import consensus_choice, make_clusterer
@@ -103,7 +101,7 @@ def main():
             if u == 0 and args.gmm_starts > 0:
                 starts = []
                 for g in range(args.gmm_starts):
-                    one = GaussianMixture(k, covariance_type="full", n_init=1, random_state=gmm_seed + g).fit(emb)
+                    one = make_clusterer("gmm", k, random_state=gmm_seed + g).set_params(n_init=1).fit(emb)
                     lab = one.predict(emb)
                     starts.append((float(one.score(emb)), lab))
                     row.setdefault("gmm_starts", []).append({"start": g, "loglik": round(starts[-1][0], 5), **score(lab)})
