@@ -25,7 +25,7 @@ def _mlp(dims) -> nn.Sequential:
     for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
         layers.append(nn.Linear(d_in, d_out))
         if i < len(dims) - 2:
-            layers.append(nn.ReLU())
+            layers.append(nn.ReLU(inplace=True))  # the linear layer's backward needs its input, not its output
     return nn.Sequential(*layers)
 
 
@@ -127,7 +127,7 @@ class StackedMLPAutoencoder(nn.Module):
         for i, (w, b) in enumerate(zip(ws, bs)):
             x = torch.baddbmm(b, x, w)
             if i < last:
-                x = torch.relu(x)
+                x = torch.relu_(x)  # baddbmm's backward needs its inputs, not its output
         return x
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
