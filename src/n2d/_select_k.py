@@ -67,8 +67,9 @@ table is in ``docs/guide/own_data.rst``): on N2D's UMAP embedding (``min_dist=0`
 group into tight, often fragmented clumps) a mixture's likelihood keeps
 improving as components are added, so the minimum of BIC or ICL was always
 the largest candidate; the knee of the BIC curve was as close to the true k
-as the silhouette or closer on every run (pendigits 10/10/10 against
-10/10/13, MNIST-test 10/9/8 against 7/9/6, USPS 8/8/8 for both).
+as the silhouette or closer on every run (pendigits 13/10/11 against
+15/12/11, MNIST-test 9/8/8 against 6/7/6, USPS 8/9/8 against 8/7/8). Neither
+finds the true k reliably on these images, whose touching classes merge.
 """
 
 SEARCH_SAMPLE = 4000
