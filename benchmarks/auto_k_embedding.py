@@ -43,7 +43,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import n2d
-    from n2d._select_k import AUTO_WIDTH, K_RANGE, search_k
+    from n2d._select_k import AUTO_WIDTH, K_RANGE, choose_k, search_k
     from n2d.autoencoder import fit_autoencoders
     from n2d.cluster import make_clusterer
     from n2d.estimator import stage_seeds
@@ -55,29 +55,30 @@ def main() -> None:
         nn, md = v.split(":")
         variants.append((int(nn), float(md)))
     hw = hardware()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.datasets.split(","):
         ds = n2d.load_dataset(name, data_home=args.data_dir, download=False)
         for seed in [int(s) for s in args.seeds.split(",")]:
             ae_seed, umap_seed, gmm_seed = stage_seeds(seed)
             (ae,) = fit_autoencoders(ds.x, [ae_seed], n_components=AUTO_WIDTH, epochs="auto", verbose=0)
             codes = ae.transform(ds.x)
+
+            def make(k, rs=gmm_seed):
+                return make_clusterer("gmm", k, random_state=rs)
+
             for nn, md in variants:
                 t0 = time.perf_counter()
                 emb = TorchUMAP(n_components=AUTO_WIDTH, n_neighbors=nn, min_dist=md,
                                 random_state=umap_seed).fit_transform(codes)
                 umap_s = time.perf_counter() - t0
-
-                def make(k):
-                    return make_clusterer("gmm", k, random_state=gmm_seed)
-
                 knee = search_k(emb, make, K_RANGE, criterion="bic-knee", random_state=gmm_seed, keep_labels=True)
-                sil = search_k(emb, make, K_RANGE, criterion="silhouette", random_state=gmm_seed)
+                sil_k = choose_k("silhouette", knee.all_scores["silhouette"])  # scored on the same fits
                 ys = ds.y[knee.sample]
                 oracle = max(knee.labels_by_k, key=lambda k: evaluate(ys, knee.labels_by_k[k])["nmi"])
                 true = evaluate(ds.y, make(ds.n_clusters).fit_predict(emb))
                 rec = {
                     "dataset": name, "seed": seed, "n_neighbors": nn, "min_dist": md, "k_true": int(ds.n_clusters),
-                    "knee_k": int(knee.n_clusters), "silhouette_k": int(sil.n_clusters), "oracle_k": int(oracle),
+                    "knee_k": int(knee.n_clusters), "silhouette_k": int(sil_k), "oracle_k": int(oracle),
                     "true_k_acc": round(true["acc"], 4), "true_k_nmi": round(true["nmi"], 4),
                     "knee_nmi": round(evaluate(ds.y, knee.labels)["nmi"], 4), "umap_s": round(umap_s, 1),
                     "command": " ".join(sys.argv), "hardware": hw,
@@ -86,7 +87,6 @@ def main() -> None:
                 print(f"{name} seed {seed} n_neighbors {nn} min_dist {md}: knee k={rec['knee_k']} silhouette "
                       f"k={rec['silhouette_k']} oracle k={oracle}; at the true k ACC {rec['true_k_acc']:.3f} NMI "
                       f"{rec['true_k_nmi']:.3f}, at the knee NMI {rec['knee_nmi']:.3f}", flush=True)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
                 with args.out.open("a") as fh:
                     fh.write(json.dumps(rec) + "\n")
 
