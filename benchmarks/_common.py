@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from n2d._env import environment
+from n2d._util.provenance import environment
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 """The project's datasets beside the checkout (``../shared/data``), the scripts' default data folder."""

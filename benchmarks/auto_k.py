@@ -51,8 +51,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from n2d import N2D, evaluate, load_dataset
-    from n2d._hdbscan import HDBSCANClusterer
-    from n2d._select_k import CRITERIA, choose_k, search_k
+    from n2d.cluster._hdbscan import HDBSCANClusterer
+    from n2d.cluster._select_k import CRITERIA, choose_k, search_k
     from n2d.cluster import make_clusterer
 
     k_range = tuple(int(v) for v in args.k_range.split(","))

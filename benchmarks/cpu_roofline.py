@@ -8,7 +8,7 @@ bfloat16 where the CPU has native bfloat16 instructions):
    d-500-500-2000-k autoencoder performs at batch 256 (forward ``x @ W`` per
    layer, backward ``g @ W.T`` and ``x.T @ g``), run back to back on their own,
    with nothing else: the roofline a step can reach at these shapes;
-3. **step**: n2d's real training step (:class:`n2d._training._Step`: gather the
+3. **step**: n2d's real training step (:class:`n2d.autoencoder._training._Step`: gather the
    batch, forward, MSE, backward, Adam), GFLOP/s counted from the same FLOPs.
 
 It prints the ratio step / step-GEMMs, the figure the target is set on, and the
@@ -34,9 +34,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware  # noqa: E402
 
-from n2d._hardware import cpu_has_native_bf16  # noqa: E402
-from n2d._networks import MLPAutoencoder  # noqa: E402
-from n2d._training import _adam, _Step  # noqa: E402
+from n2d._util.hardware import cpu_has_native_bf16  # noqa: E402
+from n2d.autoencoder._networks import MLPAutoencoder  # noqa: E402
+from n2d.autoencoder._training import _adam, _Step  # noqa: E402
 
 SHAPES = {"mnist": (784, 10), "fashion": (784, 10), "usps": (256, 10), "pendigits": (16, 10), "har": (561, 6)}
 

@@ -1,7 +1,7 @@
 """Exact against approximate (NN-descent) neighbours: recall and time, on the CPU.
 
-For each size, in one process: :func:`n2d._knn.knn` (exact, blocked matrix
-products) and :func:`n2d._nndescent.nndescent_knn` (pynndescent with
+For each size, in one process: :func:`n2d.manifold._knn.knn` (exact, blocked matrix
+products) and :func:`n2d.manifold._nndescent.nndescent_knn` (pynndescent with
 umap-learn's settings, as ``TorchUMAP(knn_method="nndescent")`` runs it) on the
 same points, with 20 neighbours (N2D's ``n_neighbors``). Recall is the share
 of each point's exact neighbours that NN-descent found, over every point where
@@ -53,8 +53,8 @@ def main(argv=None) -> int:
 
     import _synthetic
     from _common import hardware
-    from n2d._knn import knn
-    from n2d._nndescent import NNDESCENT_ABOVE, nndescent_knn
+    from n2d.manifold._knn import knn
+    from n2d.manifold._nndescent import NNDESCENT_ABOVE, nndescent_knn
 
     hw = hardware()
     print(f"hardware: {json.dumps(hw)}", flush=True)

@@ -282,7 +282,7 @@ def main():
         ap.error("--reference-epochs and --seeds must be at least 1")
 
     import n2d
-    from n2d._utils import resolve_device
+    from n2d._util.device import resolve_device
 
     try:
         device = resolve_device(args.device)

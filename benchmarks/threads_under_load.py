@@ -6,7 +6,7 @@ barriers. This times, in one process, on the same data:
 
 - ``before``: the stage as scikit-learn runs it by default (every BLAS/OpenMP
   thread the machine has);
-- ``after``: the same call inside :func:`n2d._threads.narrow_work_limits`
+- ``after``: the same call inside :func:`n2d._util.threads.narrow_work_limits`
   (what :func:`n2d.cluster.fit_predict` and ``N2D.predict`` do);
 
 for scikit-learn's 10-start full-covariance ``GaussianMixture`` (N2D's default
@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware  # noqa: E402
 
-from n2d._threads import narrow_work_limits  # noqa: E402
+from n2d._util.threads import narrow_work_limits  # noqa: E402
 
 
 def _burn(stop):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-PENDIGITS = ROOT / "src" / "n2d" / "data" / "pendigits"
+PENDIGITS = ROOT / "src" / "n2d" / "datasets" / "data" / "pendigits"
 
 pytest_plugins = ["pytester"]  # test_cuda_simulated checks what this file does to `gpu` tests
 
@@ -61,8 +61,8 @@ def _read_pendigits():
 
 @pytest.fixture
 def graph_steps(monkeypatch):
-    """The training steps made during a test (``n2d._training._Step``), to count graph replays."""
-    from n2d import _training
+    """The training steps made during a test (``n2d.autoencoder._training._Step``), to count graph replays."""
+    from n2d.autoencoder import _training
 
     made = []
 

@@ -38,7 +38,7 @@ import torch.optim.adam as torch_adam
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from n2d import _training
+from n2d.autoencoder import _training
 
 
 def _key(device) -> str:
@@ -220,7 +220,7 @@ class SimCUDA:
 def install(monkeypatch, data_device="cpu") -> SimCUDA:
     """Replace ``torch.cuda``'s stream, device and graph API with a :class:`SimCUDA` and return it.
 
-    ``n2d._training`` then takes its CUDA path (fused Adam, graph capture) for
+    ``n2d.autoencoder._training`` then takes its CUDA path (fused Adam, graph capture) for
     CPU tensors.
     """
     sim = SimCUDA(data_device)

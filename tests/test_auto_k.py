@@ -25,7 +25,7 @@ from sklearn.mixture import GaussianMixture
 
 import n2d.autoencoder
 from n2d import N2D, Autoencoder, TorchUMAP, cluster_acc, evaluate
-from n2d._select_k import (
+from n2d.cluster._select_k import (
     AUTO_WIDTH,
     CRITERIA,
     DEFAULT_CRITERION,
@@ -684,7 +684,7 @@ def test_cli_k_options_with_a_labelled_file_are_refused_before_training(tmp_path
 
 
 def test_knee_k_finds_the_bend_of_a_falling_curve():
-    from n2d._select_k import choose_k, knee_k
+    from n2d.cluster._select_k import choose_k, knee_k
 
     # steep until 5, then nearly flat: the knee is 5 whatever the tail's length
     falling = {k: (100.0 - 20.0 * k if k <= 5 else 1.0 - 0.5 * k) for k in range(2, 20)}
@@ -708,7 +708,7 @@ def test_search_k_with_bic_knee_reports_the_bic_curve():
 
 
 def test_auto_criterion_is_the_bic_knee_for_a_mixture_and_the_silhouette_otherwise():
-    from n2d._select_k import resolve_criterion
+    from n2d.cluster._select_k import resolve_criterion
 
     assert resolve_criterion("auto", GaussianMixture(3)) == "bic-knee"
     assert resolve_criterion("auto", KMeans(3)) == "silhouette"

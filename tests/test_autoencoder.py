@@ -233,7 +233,7 @@ def test_cuda_graph_on_a_gpu_that_is_not_the_current_one(pendigits_small, stacke
 @pytest.mark.gpu
 def test_a_failed_capture_on_gpu_restores_the_stream_and_trains_on(pendigits_small, graph_steps, monkeypatch):
     """Issue 17, points 2 and 3: a capture that fails warns, and leaves no capture stream behind."""
-    from n2d import _training
+    from n2d.autoencoder import _training
     from n2d.exceptions import CUDAGraphWarning
 
     eager_step = _training._Step._eager

@@ -149,7 +149,7 @@ def test_next_cache_write_removes_temporaries_of_killed_writers_only(tmp_path, x
     import sys
     import time
 
-    from n2d._utils import HOST_TAG
+    from n2d._util.files import HOST_TAG
 
     folder = tmp_path / "autoencoders"
     folder.mkdir()

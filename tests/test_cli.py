@@ -216,7 +216,7 @@ def test_cli_csv_bad_value_names_column_and_line(capsys, tmp_path, content, mess
 
 
 def test_read_data_columns_and_drop_columns(tmp_path):
-    from n2d._files import read_data
+    from n2d._util.datafiles import read_data
 
     path = tmp_path / "t.csv"
     path.write_text("id,f0,note,f1,kind\n1,0.5,hello,2,a\n2,1.5,,3,b\n")
@@ -320,7 +320,7 @@ def test_cli_n_init_reports_what_each_run_trained_or_reused(tmp_path, blobs, cap
 
 
 def test_cli_result_json_says_how_the_result_was_made(tmp_path, blobs):
-    from n2d._env import package_versions
+    from n2d._util.provenance import package_versions
 
     np.save(tmp_path / "x.npy", blobs[0])
     argv = ["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--seed", "4", "--manifold", "none",

@@ -26,10 +26,10 @@ def x_npy(tmp_path, blobs):
 def expensive(monkeypatch):
     """Records every data load and fit, which a refused run must not reach."""
     calls = []
-    import n2d._files
+    import n2d._util.datafiles
     import n2d.datasets
 
-    real_read, real_fit = getattr(n2d._files, "read_data", None), N2D.fit
+    real_read, real_fit = getattr(n2d._util.datafiles, "read_data", None), N2D.fit
 
     def read_data(*a, **k):
         calls.append("read_data")
@@ -43,7 +43,7 @@ def expensive(monkeypatch):
         calls.append("fit")
         return real_fit(self, *a, **k)
 
-    monkeypatch.setattr(n2d._files, "read_data", read_data, raising=False)
+    monkeypatch.setattr(n2d._util.datafiles, "read_data", read_data, raising=False)
     monkeypatch.setattr(n2d.datasets, "load_dataset", load_dataset)
     monkeypatch.setattr(N2D, "fit", fit)
     return calls

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from n2d import N2D
-from n2d._streaming import DEFAULT_CHUNK_SIZE, check_chunk_size, chunk_bounds, predict_chunks
+from n2d._util.streaming import DEFAULT_CHUNK_SIZE, check_chunk_size, chunk_bounds, predict_chunks
 from n2d.cli import main
 
 
@@ -78,11 +78,11 @@ def test_default_chunk_size_and_stdout(tmp_path, x_npy, model_dir, capsys, monke
 
 
 def test_npy_is_memory_mapped_and_never_read_whole(tmp_path, x_npy, model_dir, monkeypatch):
-    import n2d._files
-    import n2d._streaming
+    import n2d._util.datafiles
+    import n2d._util.streaming
 
     loads, given = [], []
-    real_load, real_chunks = np.load, n2d._streaming.predict_chunks
+    real_load, real_chunks = np.load, n2d._util.streaming.predict_chunks
 
     def load(*a, **k):
         loads.append(k.get("mmap_mode"))
@@ -95,9 +95,9 @@ def test_npy_is_memory_mapped_and_never_read_whole(tmp_path, x_npy, model_dir, m
     def read_data(*a, **k):
         raise AssertionError("a .npy input must not be read into memory")
 
-    monkeypatch.setattr(n2d._files.np, "load", load)
-    monkeypatch.setattr(n2d._streaming, "predict_chunks", chunks)
-    monkeypatch.setattr(n2d._files, "read_data", read_data)
+    monkeypatch.setattr(n2d._util.datafiles.np, "load", load)
+    monkeypatch.setattr(n2d._util.streaming, "predict_chunks", chunks)
+    monkeypatch.setattr(n2d._util.datafiles, "read_data", read_data)
     assert _predict([str(model_dir), str(x_npy), "--chunk-size", "64", "--out", str(tmp_path / "l.csv")]) == 0
     assert loads == ["r"]
     assert isinstance(given[0], np.memmap) and given[0].mode == "r"

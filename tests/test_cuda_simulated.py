@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from n2d import _training
-from n2d._networks import MLPAutoencoder, StackedMLPAutoencoder
+from n2d.autoencoder import _training
+from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
 from n2d.exceptions import CUDAGraphWarning
 
 N_ROWS, BATCH, EPOCHS = 1100, 256, 4  # 4 full batches and a partial one per epoch
@@ -358,7 +358,7 @@ def test_the_refusal_list_catches_what_cuda_refuses():
 @pytest.mark.parametrize("init_params", ["k-means++", "kmeans"])
 def test_torch_umap_and_gmm_use_nothing_cuda_refuses_when_deterministic(blobs, deterministic_cuda, init_params):
     from n2d import Autoencoder, TorchGaussianMixture
-    from n2d._umap_torch import TorchUMAP
+    from n2d.manifold._torch_umap import TorchUMAP
 
     x = blobs[0]
     with _CUDARefusals() as seen:
@@ -371,7 +371,7 @@ def test_torch_umap_and_gmm_use_nothing_cuda_refuses_when_deterministic(blobs, d
 
 
 def test_fuzzy_union_gives_the_scatter_formulation_bit_for_bit():
-    from n2d._umap_graph import _fuzzy_union
+    from n2d.manifold._graph import _fuzzy_union
 
     g = torch.Generator().manual_seed(0)
     n = 500
@@ -471,7 +471,7 @@ def test_emulated_tf32_changes_a_float32_selection(tf32_on_the_cpu):
 
 @pytest.mark.parametrize("search", ["self", "reference"])
 def test_knn_finds_the_exact_neighbours_with_tf32_matmuls(tf32_on_the_cpu, search):
-    from n2d._knn import knn
+    from n2d.manifold._knn import knn
 
     x = _far_from_the_centre()
     if search == "self":
@@ -485,7 +485,7 @@ def test_knn_finds_the_exact_neighbours_with_tf32_matmuls(tf32_on_the_cpu, searc
 
 
 def test_matmul_rounding_is_read_from_the_devices_setting(monkeypatch):
-    from n2d._knn import _matmul_may_round
+    from n2d.manifold._knn import _matmul_may_round
 
     before = torch.backends.cuda.matmul.fp32_precision
     try:

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 import n2d.datasets as ds
-from n2d import _cli_datasets
+from n2d.cli import datasets as _cli_datasets
 from n2d.exceptions import CacheWarning, ChecksumError, DatasetNotFoundError
 
 SHARED = Path(

@@ -8,7 +8,7 @@ from sklearn.datasets import make_blobs
 from sklearn.preprocessing import FunctionTransformer
 
 from n2d import N2D
-from n2d._degenerate import same_labels_for_same_rows, transform_distinct
+from n2d._util.degenerate import same_labels_for_same_rows, transform_distinct
 from n2d.exceptions import DegenerateDataWarning
 
 

@@ -10,9 +10,16 @@ import torch
 from sklearn.mixture import GaussianMixture
 
 from n2d import N2D, Autoencoder
-from n2d import _hardware
-from n2d._training import AUTO_MAX_EPOCHS, AUTO_STEPS, _Step, auto_epochs, auto_steps, train_autoencoder
-from n2d._networks import MLPAutoencoder
+from n2d._util import hardware as _hardware
+from n2d.autoencoder._training import (
+    AUTO_MAX_EPOCHS,
+    AUTO_STEPS,
+    _Step,
+    auto_epochs,
+    auto_steps,
+    train_autoencoder,
+)
+from n2d.autoencoder._networks import MLPAutoencoder
 from n2d.cluster import fit_predict
 
 
@@ -42,8 +49,8 @@ def test_autoencoder_resolves_auto_epochs_and_caches_by_the_resolved_value(tmp_p
     params = dict(n_components=3, hidden_dims=(16,), batch_size=64, cache_dir=tmp_path, random_state=0, verbose=0)
     auto = Autoencoder(epochs="auto", **params)
     # 300 rows at batch 64: 5 steps an epoch; cap the target so the test is quick
-    monkeypatch.setattr("n2d._training.AUTO_STEPS", 20)
-    monkeypatch.setattr("n2d._training.AUTO_FVU", 0.0)  # never reached: the step budget alone decides
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_STEPS", 20)
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_FVU", 0.0)  # never reached: the step budget alone decides
     auto.fit(x)
     assert auto.epochs_ == 4 and auto.n_iter_ == 4 and auto.weights_source_ == "trained"
     assert auto.stop_loss_ == 0.0
@@ -56,7 +63,7 @@ def test_autoencoder_resolves_auto_epochs_and_caches_by_the_resolved_value(tmp_p
 
 
 def test_auto_stop_loss_is_a_fraction_of_the_mean_feature_variance(blobs):
-    from n2d._training import AUTO_FVU, auto_stop_loss
+    from n2d.autoencoder._training import AUTO_FVU, auto_stop_loss
 
     x, _ = blobs
     expected = AUTO_FVU * x.astype(np.float64).var(axis=0).mean()
@@ -69,8 +76,8 @@ def test_auto_stop_loss_is_a_fraction_of_the_mean_feature_variance(blobs):
 def test_auto_epochs_stop_once_the_loss_reaches_the_variance_fraction(blobs, monkeypatch):
     x, _ = blobs
     params = dict(n_components=3, hidden_dims=(16,), batch_size=64, cache=False, random_state=0, verbose=0)
-    monkeypatch.setattr("n2d._training.AUTO_STEPS", 200)  # a budget of 40 epochs
-    monkeypatch.setattr("n2d._training.AUTO_FVU", 0.3)  # reached after a few epochs on these blobs
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_STEPS", 200)  # a budget of 40 epochs
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_FVU", 0.3)  # reached after a few epochs on these blobs
     ae = Autoencoder(epochs="auto", **params).fit(x)
     assert ae.epochs_ == 40 and ae.n_iter_ < ae.epochs_ and len(ae.history_) == ae.n_iter_
     assert ae.history_[-1] <= ae.stop_loss_ < min(ae.history_[:-1])  # stopped at the first epoch reaching it
@@ -83,8 +90,8 @@ def test_auto_epochs_stop_once_the_loss_reaches_the_variance_fraction(blobs, mon
 def test_stacked_models_stop_one_by_one_and_equal_their_single_runs(pendigits_small):
     import torch
 
-    from n2d._networks import MLPAutoencoder, StackedMLPAutoencoder
-    from n2d._training import train_autoencoder
+    from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
+    from n2d.autoencoder._training import train_autoencoder
 
     x = torch.from_numpy(pendigits_small[0])
     seeds = [0, 11, 22]

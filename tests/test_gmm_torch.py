@@ -16,9 +16,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from n2d import _gmm_torch
-from n2d._gmm_torch import (
-    TorchGaussianMixture,
+from n2d.cluster import _gmm_em
+from n2d.cluster._gmm_torch import TorchGaussianMixture
+from n2d.cluster._gmm_em import (
     _compute_precision_cholesky,
     _estimate_gaussian_parameters,
     _estimate_log_prob,
@@ -188,7 +188,7 @@ def test_chunked_computation_equals_unchunked(monkeypatch, overlapping):
     nk, means, covs = _estimate_gaussian_parameters(x, resp, 1e-6)
     prec = _compute_precision_cholesky(covs)
     whole = (_estimate_log_prob(x, means, prec), covs, _nearest(x, means))
-    monkeypatch.setattr(_gmm_torch, "_CHUNK_BYTES", 4096)  # chunks of a few samples
+    monkeypatch.setattr(_gmm_em, "_CHUNK_BYTES", 4096)  # chunks of a few samples
     chunked = (_estimate_log_prob(x, means, prec), _estimate_gaussian_parameters(x, resp, 1e-6)[2], _nearest(x, means))
     torch.testing.assert_close(chunked[0], whole[0], rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(chunked[1], whole[1], rtol=1e-12, atol=1e-12)
@@ -467,7 +467,7 @@ def test_cuda_fit_with_deterministic_algorithms_is_reproducible(overlapping, det
 
 
 def test_weighted_sampling_follows_the_running_sum():
-    from n2d._gmm_torch import _sample_by_weight
+    from n2d.cluster._gmm_em import _sample_by_weight
 
     w = torch.tensor([0.0, 1.0, 0.0, 3.0, 0.0], dtype=torch.float64)
     u = torch.tensor([0.0, 0.2, 0.25, 0.26, 0.99], dtype=torch.float64)

@@ -17,7 +17,7 @@ import pytest
 h5py = pytest.importorskip("h5py")
 
 from n2d import Autoencoder
-from n2d._keras_weights import is_hdf5, read_keras_weights
+from n2d.autoencoder._keras import is_hdf5, read_keras_weights
 
 N_FEATURES, HIDDEN, K = 16, (500, 500, 2000), 6
 

@@ -154,7 +154,7 @@ def test_newer_format_is_refused_with_upgrade_hint(fitted, tmp_path):
         N2D.load(path)
 
 
-@pytest.mark.parametrize("cls", ["os.system", "builtins.eval", "subprocess.Popen", "n2d._utils.atomic_path"])
+@pytest.mark.parametrize("cls", ["os.system", "builtins.eval", "subprocess.Popen", "n2d._util.files.atomic_path"])
 def test_loading_refuses_classes_outside_the_allow_list(fitted, tmp_path, cls):
     path = _saved(fitted, tmp_path)
     manifest = json.loads((path / "manifest.json").read_text())

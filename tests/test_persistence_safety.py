@@ -81,15 +81,15 @@ def test_next_save_after_a_kill_between_moves_replaces_the_restored_model(tmp_pa
 
 
 def test_a_live_saves_moved_aside_model_is_never_restored_or_deleted(tmp_path):
-    from n2d import persistence
+    import n2d.persistence._replace
 
     path = tmp_path / "m"
     save_model(_kmeans(2), path)
-    live = persistence._temp_path(path, "old")  # named for this (live) process
+    live = n2d.persistence._replace._temp_path(path, "old")  # named for this (live) process
     os.replace(path, live)
     save_model(_kmeans(3), tmp_path / "other")  # a save of another path ignores it
     assert live.is_dir() and not path.exists()
-    persistence._recover(path)
+    n2d.persistence._replace._recover(path)
     assert live.is_dir() and not path.exists()
 
 
@@ -113,11 +113,11 @@ def test_full_disk_during_save_fails_cleanly_and_keeps_the_old_model(tmp_path, m
 def test_load_waits_for_a_live_save_between_its_two_moves(tmp_path):
     import threading
 
-    from n2d import persistence
+    import n2d.persistence._replace
 
     path = tmp_path / "m"
     save_model(_kmeans(2), path)
-    live = persistence._temp_path(path, "old")  # a live save (this process) has just moved it aside
+    live = n2d.persistence._replace._temp_path(path, "old")  # a live save (this process) has just moved it aside
     os.replace(path, live)
     threading.Timer(0.3, os.replace, (live, path)).start()  # ... and moves a model in soon after
     assert load_model(path).n_clusters == 2
@@ -145,10 +145,10 @@ def test_killed_save_temporary_is_removed_by_load(tmp_path):
 
 
 def test_cleaning_spares_live_foreign_recent_and_unrelated_folders(tmp_path):
-    from n2d import persistence
+    import n2d.persistence._replace
 
     path = tmp_path / "m"
-    live = persistence._temp_path(path, "tmp")  # this process: alive
+    live = n2d.persistence._replace._temp_path(path, "tmp")  # this process: alive
     other_host = tmp_path / f".m.tmp-{'0' * 8}-{os.getpid()}-abcdef01"  # another host, recent
     old_style = tmp_path / ".m.tmp-abcdef02"  # an older n2d's name, recent
     old_style_stale = tmp_path / ".m.tmp-abcdef03"  # an older n2d's name, two days old
@@ -166,11 +166,11 @@ def test_cleaning_spares_live_foreign_recent_and_unrelated_folders(tmp_path):
 
 
 def test_temporary_of_a_dead_process_is_stale(tmp_path):
-    from n2d import persistence
+    import n2d.persistence._replace
 
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    name = f".m.tmp-{persistence._HOST}-{proc.pid}-abcdef05"
+    name = f".m.tmp-{n2d.persistence._replace._HOST}-{proc.pid}-abcdef05"
     (tmp_path / name).mkdir()
     save_model(_kmeans(2), tmp_path / "m")
     assert [p.name for p in tmp_path.iterdir()] == ["m"]

@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_blobs
 
 from n2d import N2D, evaluate
-from n2d._sampled_fit import AUTO_FIT_SAMPLE, predict_rest, resolve_fit_sample, sample_rows, transform_rest
+from n2d._util.sampling import AUTO_FIT_SAMPLE, predict_rest, resolve_fit_sample, sample_rows, transform_rest
 
 
 @pytest.fixture(scope="module")

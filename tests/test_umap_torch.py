@@ -1,4 +1,4 @@
-"""Tests of n2d._umap_torch: each numerical step against umap-learn, then the estimator."""
+"""Tests of n2d.manifold._torch_umap: each numerical step against umap-learn, then the estimator."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-from n2d._umap_torch import (
+from n2d.manifold._torch_umap import (
     TorchUMAP,
     find_ab_params,
     knn,
@@ -365,7 +365,7 @@ def test_torch_umap_transform_of_a_row_does_not_depend_on_the_other_rows(codes):
 
 
 def test_place_points_pow_rounds_the_same_anywhere_in_the_tensor():
-    from n2d._umap_transform import _pow
+    from n2d.manifold._transform import _pow
 
     x = torch.rand(1000, dtype=torch.float32, generator=torch.Generator().manual_seed(0)) * 50
     whole = _pow(x, 0.79)
@@ -500,7 +500,7 @@ def test_knn_on_gpu_with_tf32_matmuls_finds_the_exact_neighbours(tf32_on_cuda):
 
 
 def test_knn_method_auto_is_exact_up_to_the_threshold_and_on_a_gpu():
-    from n2d._nndescent import NNDESCENT_ABOVE, resolve_knn_method
+    from n2d.manifold._nndescent import NNDESCENT_ABOVE, resolve_knn_method
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert resolve_knn_method("auto", NNDESCENT_ABOVE, cpu) == "exact"
@@ -519,7 +519,7 @@ def clustered_2k():
 
 
 def test_nndescent_neighbours_have_high_recall_sorted_exact_distances(clustered_2k):
-    from n2d._nndescent import nndescent_knn
+    from n2d.manifold._nndescent import nndescent_knn
 
     x, _ = clustered_2k
     d, i = nndescent_knn(x, 15, seed=0)
@@ -553,7 +553,7 @@ def test_torch_umap_fitted_with_nndescent_clusters_and_transforms_per_point(clus
 
 
 def test_torch_umap_transform_of_many_rows_runs_in_chunks_with_the_same_result(clustered_2k, monkeypatch):
-    import n2d._umap_torch as umap_torch
+    import n2d.manifold._torch_umap as umap_torch
 
     x, _ = clustered_2k
     m = TorchUMAP(n_components=3, n_epochs=30, random_state=0, device="cpu").fit(x[:1000])

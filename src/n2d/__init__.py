@@ -6,14 +6,14 @@ The seed library's API (n2d 0.x: ``nd.n2d(x, nclust)``, ``nd.UmapGMM``) is kept
 in :mod:`n2d.compat` and exported here, beside everything else.
 """
 
-from ._version import __version__
-from .autoencoder import Autoencoder, fit_autoencoders
-from .datasets import Dataset, load_dataset
-from .estimator import N2D
-from ._gmm_torch import TorchGaussianMixture
-from .manifold import UMAP, TorchUMAP
-from .metrics import ari, cluster_acc, evaluate, nmi
-from .compat import UmapGMM, n2d  # the seed's API; n2d.n2d is the class, the package stays the package
+from n2d._version import __version__
+from n2d.autoencoder._estimator import Autoencoder, fit_autoencoders
+from n2d.datasets import Dataset, load_dataset
+from n2d.estimator import N2D
+from n2d.cluster._gmm_torch import TorchGaussianMixture
+from n2d.manifold._umap_learn import UMAP, TorchUMAP
+from n2d.metrics import ari, cluster_acc, evaluate, nmi
+from n2d.compat import UmapGMM, n2d  # the seed's API; n2d.n2d is the class, the package stays the package
 
 __all__ = [
     "N2D",

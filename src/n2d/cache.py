@@ -1,6 +1,6 @@
 """What n2d keeps in its cache, how big it is, and clearing it.
 
-The cache root is :func:`n2d._utils.cache_root`: ``$N2D_CACHE_DIR`` if set,
+The cache root is :func:`n2d._util.files.cache_root`: ``$N2D_CACHE_DIR`` if set,
 else the user cache directory (``~/.cache/n2d`` on Linux). n2d writes two
 kinds of entries there:
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ._utils import cache_root
+from n2d._util.files import cache_root
 
 __all__ = ["CacheEntry", "cache_entries", "cache_info", "clear_cache", "entry_bytes"]
 
@@ -132,7 +132,7 @@ def cache_entries(cache_dir=None) -> tuple[list[CacheEntry], list[Path]]:
     Parameters
     ----------
     cache_dir : str or path-like, default=None
-        Cache root; None means :func:`n2d._utils.cache_root`.
+        Cache root; None means :func:`n2d._util.files.cache_root`.
 
     Returns
     -------
@@ -186,7 +186,7 @@ def cache_info(cache_dir=None) -> dict:
     Parameters
     ----------
     cache_dir : str or path-like, default=None
-        Cache root; None means :func:`n2d._utils.cache_root`.
+        Cache root; None means :func:`n2d._util.files.cache_root`.
 
     Returns
     -------
@@ -234,7 +234,7 @@ def clear_cache(cache_dir=None, older_than=None, dry_run: bool = False) -> list[
     Parameters
     ----------
     cache_dir : str or path-like, default=None
-        Cache root; None means :func:`n2d._utils.cache_root`.
+        Cache root; None means :func:`n2d._util.files.cache_root`.
     older_than : datetime or float, default=None
         Remove only entries last written before this time (a datetime, or
         seconds since the epoch). None removes every entry.

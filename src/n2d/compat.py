@@ -24,7 +24,7 @@ Differences from the seed, all deliberate:
   their own extension: ``weights/<weight_id>-<epochs>-ae_weights.safetensors``.
   ``weights="<weight_id>-<epochs>-ae_weights.h5"`` (the seed's name) finds that
   file too, and a real Keras ``.h5`` file (the reference code's pretrained
-  autoencoders) is read as Keras weights (:mod:`n2d._keras_weights`).
+  autoencoders) is read as Keras weights (:mod:`n2d.autoencoder._keras`).
 * ``UmapGMM`` is a scikit-learn estimator: ``fit``, ``fit_predict``, and
   ``predict`` for new points. Its Gaussian mixture keeps the best of 10 EM
   starts (n2d's ``"gmm"`` stage), where the seed made one.
@@ -43,9 +43,9 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_dims, check_float, check_int, check_random_state_param
-from .autoencoder import Autoencoder
-from .metrics import best_label_map, evaluate
+from n2d._util.checks import check_dims, check_float, check_int, check_random_state_param
+from n2d.autoencoder._estimator import Autoencoder
+from n2d.metrics import best_label_map, evaluate
 
 __all__ = ["n2d", "UmapGMM", "WEIGHTS_DIR", "weights_file_name"]
 
@@ -149,9 +149,9 @@ class UmapGMM(ClusterMixin, BaseEstimator):
         check_random_state_param(self, self.random_state)
 
     def _stages(self):
-        from .cluster import make_clusterer
-        from .manifold import UMAP, TorchUMAP
-        from ._utils import seed_from
+        from n2d.cluster._factory import make_clusterer
+        from n2d.manifold._umap_learn import UMAP, TorchUMAP
+        from n2d._util.checks import seed_from
 
         seed = seed_from(self.random_state)
         cls = TorchUMAP if self.umapMetric == "euclidean" else UMAP
@@ -173,7 +173,7 @@ class UmapGMM(ClusterMixin, BaseEstimator):
         -------
         self : object
         """
-        from .cluster import fit_predict
+        from n2d.cluster._factory import fit_predict
 
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         self._check_params()
@@ -428,7 +428,7 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
         paths : tuple of pathlib.Path
             The two PNG files written.
         """
-        from .plotting import _class_names, _pyplot, plot_embedding
+        from n2d.plotting import _class_names, _pyplot, plot_embedding
 
         self._check_predicted("visualize")
         y = np.asarray(y)
@@ -436,7 +436,7 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
             raise ValueError(f"n2d.visualize: y has shape {y.shape}; expected one label per sample, {self.preds.shape}.")
         xy = self.hle
         if xy is None or xy.shape[1] != 2:
-            from .manifold import UMAP
+            from n2d.manifold._umap_learn import UMAP
 
             xy = UMAP(n_components=2, n_neighbors=20, min_dist=0.1, random_state=0).fit_transform(self.hl)
         classes = np.unique(y).tolist()

@@ -46,9 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._streaming import check_finite_block
-from .estimator import N2D
-from .exceptions import ModelFormatError
+from n2d._util.streaming import check_finite_block
+from n2d.estimator import N2D
+from n2d.exceptions import ModelFormatError
 
 __all__ = ["predict", "predict_proba"]
 

@@ -10,14 +10,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
-from ._sampled_fit import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
-from ._utils import check_dims, check_epochs, check_float, check_int, check_random_state_param, resolve_device
-from .autoencoder import Autoencoder, fit_together
-from ._threads import narrow_work_limits
-from ._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
-from .cluster import CLUSTERERS, finds_k, fit_predict, make_clusterer, set_n_clusters
-from .manifold import MANIFOLDS, make_manifold
+from n2d._util.degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
+from n2d._util.sampling import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
+from n2d._util.checks import check_dims, check_epochs, check_float, check_int, check_random_state_param
+from n2d._util.device import resolve_device
+from n2d.autoencoder._estimator import Autoencoder, fit_together
+from n2d._util.threads import narrow_work_limits
+from n2d.cluster._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
+from n2d.cluster._factory import CLUSTERERS, finds_k, fit_predict, make_clusterer, set_n_clusters
+from n2d.manifold._umap_learn import MANIFOLDS, make_manifold
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         width and the UMAP dimension (the paper's choice) unless those stages
         were given explicitly with their own sizes. ``"auto"`` estimates it
         without labels: the code and UMAP take a fixed width
-        (:data:`n2d._select_k.AUTO_WIDTH`, 10, unless the stages set their
+        (:data:`n2d.cluster._select_k.AUTO_WIDTH`, 10, unless the stages set their
         own ``n_components``), the autoencoder and UMAP run once, and the
         clusterer is refit for every k in ``k_range``; the k that
         ``k_criterion`` prefers is kept (``n_clusters_``, ``k_scores_``). A
@@ -118,7 +119,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         Candidate cluster counts (inclusive) when ``n_clusters="auto"``.
     k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic"}, default="auto"
         How ``n_clusters="auto"`` chooses k without labels (see
-        :mod:`n2d._select_k`): the knee of the mixture's BIC curve, the
+        :mod:`n2d.cluster._select_k`): the knee of the mixture's BIC curve, the
         minimum of BIC or ICL (these three need a mixture clusterer), or the
         highest mean silhouette (any clusterer that takes k). ``"auto"`` is
         the knee for a mixture (chosen on the paper's datasets: ``docs/guide/own_data.rst``,
@@ -157,7 +158,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         Rows the manifold and the clusterer are fitted on, at most. Above it,
         both are fitted on a random sample of that many rows and the other
         rows are placed with the manifold's ``transform`` and labelled with
-        the clusterer's ``predict``, in chunks (see :mod:`n2d._sampled_fit`);
+        the clusterer's ``predict``, in chunks (see :mod:`n2d._util.sampling`);
         the autoencoder always trains on every row. ``"auto"`` is 100,000
         (the paper's datasets are never sampled), ``None`` fits on all rows.
         A stage without ``transform``/``predict`` is fitted on all rows.
@@ -311,8 +312,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"fit_predict. Got {name!r} instead."
             )
         if name == "gmm" and gpu:
-            from ._gmm_torch import TorchGaussianMixture
-            from .cluster import GMM_N_INIT
+            from n2d.cluster._gmm_torch import TorchGaussianMixture
+            from n2d.cluster._factory import GMM_N_INIT
 
             return TorchGaussianMixture(n_clusters, n_init=GMM_N_INIT, random_state=seed, device=str(device))
         return make_clusterer(name, n_clusters, random_state=seed)
@@ -323,7 +324,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _width(self) -> int:
         """What k sets besides the clusterer: the code width and UMAP dimension."""
-        from ._select_k import AUTO_WIDTH
+        from n2d.cluster._select_k import AUTO_WIDTH
 
         return AUTO_WIDTH if self._auto_k else self.n_clusters
 
@@ -382,7 +383,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                         "parameter). Use a clusterer that does ('gmm', 'kmeans', ...), or one that finds k "
                         "itself ('hdbscan')."
                     )
-                from ._select_k import check_criterion
+                from n2d.cluster._select_k import check_criterion
 
                 check_criterion(self.k_criterion, est)
         elif params.get("n_components", 0) is None:
@@ -511,7 +512,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 k = self.n_clusters
             runs.append((encoder, manifold, clusterer, emb, labels, k, search, fitted_rows))
         if self.n_init > 1:
-            from .cluster import consensus_choice
+            from n2d.cluster._factory import consensus_choice
 
             t0 = time.perf_counter()
             best, scores = consensus_choice([r[4] for r in runs])
@@ -544,7 +545,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _search_k(self, clusterer, emb):
-        from ._select_k import search_k
+        from n2d.cluster._select_k import search_k
 
         def make(k):
             est = clone(clusterer)
@@ -665,19 +666,66 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         path : pathlib.Path
         """
-        from .persistence import save_model
+        from n2d.persistence import save_model
 
         return save_model(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path):
         """Load a model written by :meth:`save`. Loading never runs code from the files."""
-        from .persistence import load_model
+        from n2d.persistence import load_model
 
         model = load_model(path)
         if not isinstance(model, cls):
             raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}.")
         return model
+
+    @classmethod
+    def _n2d_check_state(cls, params: dict, state: dict, check) -> None:
+        """Load-time rules of a saved N2D: the stages chain (input width, code width, manifold rows and width, clusterer input)."""
+        if params.get("n_clusters") != "auto":
+            check.int_("n_clusters", params.get("n_clusters"), low=2)
+        if "labels_" not in state:
+            return
+        (n,) = check.array("labels_", state["labels_"], (None,), kinds="iu")
+        if "k_candidates_" in state:
+            (m,) = check.array("k_candidates_", state["k_candidates_"], (None,), kinds="iu")
+            check.array("k_scores_", state.get("k_scores_"), (m,), finite=False)
+            for name, scores in (state.get("k_all_scores_") or {}).items():
+                check.array(f"k_all_scores_[{name!r}]", scores, (m,), finite=False)
+        _, width = check.array("embedding_", state.get("embedding_"), (n, None))
+        d = check.int_("n_features_in_", state.get("n_features_in_"), low=1)
+        if "init_scores_" in state:
+            (n_runs,) = check.array("init_scores_", state["init_scores_"], (None,))
+            if "best_init_" in state and check.int_("best_init_", state["best_init_"], low=0) >= n_runs:
+                check.fail(f"best_init_ is {state['best_init_']}, but init_scores_ has only {n_runs} runs")
+        encoder, manifold, clusterer = (state.get(s) for s in ("autoencoder_", "manifold_", "clusterer_"))
+        code_width = d
+        if encoder is not None:
+            if getattr(encoder, "n_features_in_", d) != d:
+                check.fail(f"autoencoder_ takes {encoder.n_features_in_} features but the model takes {d}")
+            code_width = getattr(encoder, "n_components", None) or getattr(encoder, "n_components_", None)
+        if manifold is not None:
+            m_in = getattr(manifold, "n_features_in_", None)
+            if code_width is not None and m_in is not None and m_in != code_width:
+                check.fail(f"manifold_ takes {m_in} features but the code before it has {code_width}")
+            m_emb = getattr(manifold, "embedding_", None)
+            # The manifold was fitted on all n rows, or on the fit sample (fit_sample_size_ of them).
+            m_rows = n
+            if "fit_sample_size_" in state:
+                m_rows = check.int_("fit_sample_size_", state["fit_sample_size_"], low=2)
+                if m_rows > n:
+                    check.fail(f"fit_sample_size_ is {m_rows}, more than the {n} training rows")
+            if isinstance(m_emb, np.ndarray) and m_emb.shape not in ((n, width), (m_rows, width)):
+                check.fail(
+                    f"manifold_.embedding_ has shape {m_emb.shape} but the model's embedding_ has {(n, width)}"
+                    + (f" and its fit sample {m_rows} rows" if m_rows != n else "")
+                )
+        elif code_width is not None and width != code_width:
+            check.fail(f"embedding_ has {width} columns but the code has {code_width}")
+        c_in = getattr(clusterer, "n_features_in_", None)
+        if clusterer is not None and c_in is not None and c_in != width:
+            check.fail(f"clusterer_ takes {c_in} features but the embedding has {width}")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

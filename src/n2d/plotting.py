@@ -177,7 +177,7 @@ def _check_xy(embedding_2d) -> np.ndarray:
 
 
 def _save_png(fig, path, dpi) -> None:
-    from ._utils import atomic_path
+    from n2d._util.files import atomic_path
 
     with atomic_path(os.fspath(path), suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
@@ -427,7 +427,7 @@ def plot_clusters(
         _scatter(axes[0], xy, pred, colors, cluster_names, size=size, legend=legend,
                  title="Predicted clusters", order=order)
     else:
-        from .metrics import best_label_map, evaluate
+        from n2d.metrics import best_label_map, evaluate
 
         mapping = best_label_map(true, pred)  # {cluster index: class index}
         unmatched = [j for j in range(len(clusters)) if j not in mapping]
@@ -494,7 +494,7 @@ def embed_2d(model, X, *, n_neighbors=20, min_dist=0.1, random_state=0):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from .manifold import UMAP
+    from n2d.manifold._umap_learn import UMAP
 
     check_is_fitted(model, "autoencoder_")
     encoder = model.autoencoder_

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._env import environment, package_versions
-from ._utils import atomic_path
+from n2d._util.provenance import environment, package_versions
+from n2d._util.files import atomic_path
 
 __all__ = ["METHODS", "SETTINGS", "Method", "reproduce", "paper_results", "summarize", "markdown_table", "load_runs"]
 
@@ -61,24 +61,24 @@ class Method:
     gmm_starts: int | None = None  # None: the library's default (10)
 
     def build(self, n_clusters: int, seed: int, settings: dict, device: str):
-        from .autoencoder import Autoencoder
-        from .estimator import N2D
+        from n2d.autoencoder._estimator import Autoencoder
+        from n2d.estimator import N2D
 
         ae = Autoencoder(**_ae_params(settings)) if self.autoencoder else None
         manifold = self.manifold
         if manifold == "umap":  # the setting says which: n2d's torch UMAP, or umap-learn on a CPU
-            from .manifold import UMAP, TorchUMAP
+            from n2d.manifold._umap_learn import UMAP, TorchUMAP
 
             umap = {"n_neighbors": settings["n_neighbors"], "min_dist": settings["min_dist"]}
             learn = settings.get("umap", "umap-learn on a CPU") != "n2d" and not device.startswith("cuda")
             manifold = UMAP(**umap) if learn else TorchUMAP(**umap, device=device)
         elif manifold is not None:
-            from .manifold import make_manifold
+            from n2d.manifold._umap_learn import make_manifold
 
             manifold = make_manifold(manifold, n_components=n_clusters, n_neighbors=settings["n_neighbors"])
         clusterer = self.clusterer
         if self.gmm_starts is not None:
-            from .cluster import make_clusterer
+            from n2d.cluster._factory import make_clusterer
 
             clusterer = make_clusterer("gmm", n_clusters).set_params(n_init=self.gmm_starts)
         return N2D(
@@ -311,7 +311,7 @@ def _fmt(mean, std) -> str:
 
 def _epochs_text(settings: dict) -> str:
     if settings["epochs"] == "auto":
-        from ._training import AUTO_CAP_ROWS, AUTO_FVU, AUTO_ROWS, AUTO_STEPS
+        from n2d.autoencoder._training import AUTO_CAP_ROWS, AUTO_FVU, AUTO_ROWS, AUTO_STEPS
 
         return (
             f"autoencoder epochs 'auto' ({AUTO_STEPS} optimizer steps, times sqrt(rows / {AUTO_ROWS:,}) "
@@ -384,8 +384,8 @@ def _write_outputs(out: Path, log: _Log, datasets, methods, setting, settings) -
 
 def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: str, verbose: int) -> list[Path]:
     """One PNG per method: its clusters (first seed) and the true classes, on a 2-D UMAP of the code."""
-    from .manifold import UMAP
-    from .plotting import _pyplot, plot_clusters
+    from n2d.manifold._umap_learn import UMAP
+    from n2d.plotting import _pyplot, plot_clusters
 
     todo = [m for m in methods if (out / "labels" / dataset.name / f"{m}-seed{first_seed}.npy").exists()]
     todo = [m for m in todo if not (out / "plots" / f"{dataset.name}-{m}.png").exists()]
@@ -429,8 +429,8 @@ def _ae_params(settings: dict) -> dict:
 
 def _autoencoders(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> list:
     """The autoencoders ``N2D(random_state=s)`` trains for each study seed ``s``: cached, or trained together."""
-    from .autoencoder import fit_autoencoders
-    from .estimator import stage_seeds
+    from n2d.autoencoder._estimator import fit_autoencoders
+    from n2d.estimator import stage_seeds
 
     return fit_autoencoders(
         dataset.x, [stage_seeds(s)[0] for s in seeds], n_components=dataset.n_clusters, device=device,
@@ -503,18 +503,18 @@ def reproduce(
     """
     from tqdm.auto import tqdm
 
-    from .datasets import DATASET_NAMES, load_dataset
-    from .metrics import evaluate
+    from n2d.datasets import DATASET_NAMES, load_dataset
+    from n2d.metrics import evaluate
 
     datasets = _names(datasets, DATASET_NAMES, "dataset")
     methods = _names(methods, list(METHODS), "method")
     n_main = _seed_count(seeds, "seeds")
     n_base = n_main if baseline_seeds is None else _seed_count(baseline_seeds, "baseline_seeds")
     if plot:
-        from .plotting import _matplotlib
+        from n2d.plotting import _matplotlib
 
         _matplotlib()  # fail now, not after hours of work
-    from ._utils import resolve_device
+    from n2d._util.device import resolve_device
 
     device_used = str(resolve_device(device))
     if setting is None:

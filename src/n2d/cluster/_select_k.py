@@ -1,0 +1,325 @@
+"""Choosing the number of clusters without labels: ``N2D(n_clusters="auto")``.
+
+N2D as published needs k three times: the autoencoder's code width, UMAP's
+dimension and the mixture's components. In auto mode the first two take a
+fixed, documented width (:data:`AUTO_WIDTH`, or the stages' own
+``n_components``), and only the clusterer is refit for each candidate k on the
+one manifold embedding: the autoencoder and UMAP run once.
+
+Each candidate is scored by a label-free criterion:
+
+``"bic-knee"`` (the default for a mixture)
+    the knee of the mixture's BIC curve: BIC falls steeply while components
+    separate real groups and slowly once they only split groups into pieces;
+    the knee is the candidate farthest below the chord from the first to the
+    last candidate (Satopaa et al.'s "kneedle" on the normalised curve), so it
+    depends on ``k_range``;
+``"bic"``
+    the mixture's Bayesian information criterion (lower is better);
+``"icl"``
+    BIC plus twice the entropy of the soft assignments (Biernacki et al.'s
+    integrated completed likelihood, lower is better): it penalises clusters
+    that overlap, where BIC happily splits one non-Gaussian blob in two;
+``"silhouette"`` (the default for other clusterers)
+    the mean silhouette of the hard labels on a fixed random sample of the
+    embedding (higher is better); works with any clusterer that takes k.
+
+Which one is the default, and why, is measured by ``benchmarks/auto_k.py``
+on the paper's datasets (see :data:`DEFAULT_CRITERION` and the docs' page
+``docs/guide/own_data.rst``, "How well it works today").
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "K_RANGE", "KSearch", "SEARCH_N_INIT", "SEARCH_SAMPLE",
+    "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k", "knee_k", "search_k",
+]
+
+K_RANGE = (2, 30)
+"""Candidate cluster counts of ``n_clusters="auto"`` (inclusive)."""
+
+AUTO_WIDTH = 10
+"""Code width and UMAP dimension in auto mode, where k is unknown.
+
+Ten is the paper's width on four of its six datasets; any k in the default
+range is separable in ten UMAP dimensions. Set the stages' ``n_components``
+to choose another.
+"""
+
+CRITERIA = ("bic-knee", "silhouette", "icl", "bic")
+"""Label-free criteria for choosing k."""
+
+MIXTURE_CRITERIA = ("bic-knee", "icl", "bic")
+"""Criteria that need a mixture clusterer (one with ``bic`` and ``predict_proba``)."""
+
+DEFAULT_CRITERION = "auto"
+"""``k_criterion="auto"``: ``"bic-knee"`` for a mixture clusterer, ``"silhouette"`` for any other.
+
+Measured on the paper's datasets (``benchmarks/auto_k.py``, 3 seeds each; the
+table is in ``docs/guide/own_data.rst``): on N2D's UMAP embedding (``min_dist=0`` packs each
+group into tight, often fragmented clumps) a mixture's likelihood keeps
+improving as components are added, so the minimum of BIC or ICL was always
+the largest candidate; the knee of the BIC curve was as close to the true k
+as the silhouette or closer on every run (pendigits 13/10/11 against
+15/12/11, MNIST-test 9/8/8 against 6/7/6, USPS 8/9/8 against 8/7/8). Neither
+finds the true k reliably on these images, whose touching classes merge.
+"""
+
+SEARCH_SAMPLE = 4000
+"""Points the candidates are fitted and scored on (a fixed random sample; the silhouette is quadratic)."""
+
+SEARCH_N_INIT = 1
+"""Starts per candidate in the search (the chosen k is refitted with the clusterer's own ``n_init``)."""
+
+
+@dataclass
+class KSearch:
+    """The outcome of :func:`search_k`.
+
+    Attributes
+    ----------
+    n_clusters : int
+        The chosen k.
+    criterion : str
+        The criterion it was chosen by.
+    scores : dict
+        ``{k: score}`` for every candidate (``nan`` where a fit failed).
+    greater_is_better : bool
+        Whether the chosen k maximises (silhouette) or minimises (BIC, ICL) the score.
+    clusterer : object
+        The clusterer fitted at the chosen k.
+    labels : ndarray
+        Its labels on the embedding.
+    all_scores : dict
+        ``{criterion: {k: score}}`` for every criterion that could be computed
+        on the same fits (a mixture yields all three): the evidence
+        ``benchmarks/auto_k.py`` compares.
+    seconds : float
+        Time of the whole search.
+    labels_by_k : dict
+        ``{k: labels}`` on the sample for every candidate, kept only when
+        asked (``keep_labels=True``; the benchmark scores every criterion).
+    sample : ndarray or None
+        Indices of the sample the candidates were fitted on (with ``keep_labels``).
+    """
+
+    n_clusters: int
+    criterion: str
+    scores: dict
+    greater_is_better: bool
+    clusterer: object
+    labels: np.ndarray
+    all_scores: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    labels_by_k: dict = field(default_factory=dict)
+    sample: np.ndarray | None = None
+
+
+def check_k_range(k_range, n_samples: int | None = None, owner: str = "N2D") -> tuple[int, int]:
+    """Validate ``k_range`` (two ints, 2 <= low <= high <= n_samples) and return it as a tuple."""
+    what = f"The 'k_range' parameter of {owner}"
+    try:
+        low, high = k_range
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{what} must be a pair (low, high) of cluster counts, e.g. (2, 30); got {k_range!r}."
+        ) from None
+    for v in (low, high):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{what} must hold two ints (low, high); got {k_range!r}.")
+    low, high = int(low), int(high)
+    if low < 2:
+        raise ValueError(f"{what} must start at 2 or more clusters (one cluster is no clustering); got {k_range!r}.")
+    if low > high:
+        raise ValueError(f"{what} is empty: low {low} > high {high}; give (low, high) with low <= high.")
+    if n_samples is not None and high > n_samples:
+        if low > n_samples:
+            raise ValueError(
+                f"n_clusters='auto' needs at least as many samples as the smallest candidate k: "
+                f"k_range={k_range!r}, but the data has {n_samples} samples."
+            )
+        raise ValueError(
+            f"{what} goes up to {high} clusters, more than the {n_samples} samples; "
+            f"use a high end of at most {n_samples}."
+        )
+    return low, high
+
+
+def _is_mixture(est) -> bool:
+    return hasattr(est, "bic") and hasattr(est, "predict_proba")
+
+
+def resolve_criterion(criterion: str, clusterer) -> str:
+    """The criterion ``criterion`` stands for with ``clusterer`` (``"auto"``: see :data:`DEFAULT_CRITERION`)."""
+    if criterion == "auto":
+        return "bic-knee" if _is_mixture(clusterer) else "silhouette"
+    return criterion
+
+
+def check_criterion(criterion, clusterer, owner: str = "N2D") -> None:
+    """Raise unless ``criterion`` is known and ``clusterer`` can be scored by it."""
+    if criterion != "auto" and criterion not in CRITERIA:
+        raise ValueError(
+            f"The 'k_criterion' parameter of {owner} must be 'auto' or one of {CRITERIA}; got {criterion!r}."
+        )
+    if criterion in MIXTURE_CRITERIA and not _is_mixture(clusterer):
+        raise ValueError(
+            f"k_criterion={criterion!r} needs a mixture clusterer (one with bic and predict_proba, such as "
+            f"'gmm'); {type(clusterer).__name__} has none. Use k_criterion='silhouette' with it."
+        )
+
+
+def _icl(gmm, X) -> float:
+    from scipy.special import xlogy
+
+    resp = np.asarray(gmm.predict_proba(X), dtype=np.float64)
+    entropy = -float(np.sum(xlogy(resp, resp)))  # 0 log 0 = 0
+    return float(gmm.bic(X) + 2.0 * entropy)
+
+
+def _silhouette(X, labels) -> float:
+    from sklearn.metrics import silhouette_score
+
+    if not 2 <= len(np.unique(labels)) < len(labels):
+        return float("nan")
+    return float(silhouette_score(X, labels))
+
+
+def search_k(
+    X, make, k_range=K_RANGE, criterion: str = DEFAULT_CRITERION, random_state=None, progress: bool = False,
+    sample_size: int = SEARCH_SAMPLE, search_n_init: int = SEARCH_N_INIT, keep_labels: bool = False,
+) -> KSearch:
+    """Score ``make(k)`` for every k in ``k_range``; refit the k the criterion prefers on all of ``X``.
+
+    The candidates are fitted on a fixed random sample of ``sample_size``
+    points (all of them if fewer), with at most ``search_n_init`` starts each,
+    and scored there; only the chosen k is refitted on the whole embedding
+    with the clusterer's own settings. The cost of the search is then nearly
+    independent of the number of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_dims)
+        The manifold embedding.
+    make : callable
+        ``make(k)`` returns an unfitted clusterer for k clusters.
+    k_range : (int, int)
+        Inclusive range of candidates.
+    criterion : {"auto", "bic-knee", "silhouette", "icl", "bic"}
+        See the module docstring; ``"auto"`` is ``"bic-knee"`` for a mixture
+        and ``"silhouette"`` otherwise.
+    random_state : int or None
+        Seeds the sample.
+    progress : bool
+        Show a bar over the candidates.
+    sample_size : int
+        Points the candidates are fitted and scored on.
+    search_n_init : int
+        Upper bound on a candidate's ``n_init`` (if it has one).
+    keep_labels : bool
+        Keep every candidate's labels on the sample (``KSearch.labels_by_k``,
+        ``KSearch.sample``).
+
+    Returns
+    -------
+    KSearch
+    """
+    import time
+
+    from sklearn.base import clone
+    from tqdm.auto import tqdm
+
+    from n2d.cluster._factory import fit_predict
+
+    t0 = time.perf_counter()
+    low, high = check_k_range(k_range, X.shape[0])
+    greater = None  # set once the criterion is resolved against the first candidate
+    rng = np.random.default_rng(random_state if isinstance(random_state, (int, np.integer)) else 0)
+    n = X.shape[0]
+    sample = np.sort(rng.choice(n, size=n, replace=False)[: min(int(sample_size), n)])
+    if sample.size < high:
+        sample = np.arange(n)  # every candidate needs at least k points
+    Xs = np.ascontiguousarray(X[sample])
+    all_scores: dict = {c: {} for c in CRITERIA if c != "bic-knee"}
+    by_k: dict = {}
+    bar = tqdm(range(low, high + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
+    for k in bar:
+        est = make(k)
+        if k == low:
+            check_criterion(criterion, est)
+            criterion = resolve_criterion(criterion, est)
+        est = clone(est)
+        params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+        if isinstance(params.get("n_init"), (int, np.integer)) and params["n_init"] > search_n_init:
+            est.set_params(n_init=int(search_n_init))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a poor candidate may not converge; only the chosen one matters
+            labels = np.asarray(fit_predict(est, Xs))
+        row = {"silhouette": _silhouette(Xs, labels)}
+        if _is_mixture(est):
+            row["bic"] = float(est.bic(Xs))
+            row["icl"] = _icl(est, Xs)
+        for c, v in row.items():
+            all_scores[c][k] = v
+        if keep_labels:
+            by_k[k] = labels
+        bar.set_postfix(k=k)
+    bar.close()
+    all_scores = {c: v for c, v in all_scores.items() if v}
+    if "bic" in all_scores:
+        all_scores["bic-knee"] = dict(all_scores["bic"])  # the same curve; only the choice differs
+    greater = criterion == "silhouette"
+    chosen = choose_k(criterion, all_scores[criterion])
+    if chosen is None:
+        raise ValueError(f"No candidate k in {k_range!r} could be scored by {criterion!r} (every fit degenerate).")
+    final = make(chosen)
+    labels = np.asarray(fit_predict(final, X)).astype(np.int64, copy=False)
+    return KSearch(
+        n_clusters=chosen, criterion=criterion, scores=all_scores[criterion], greater_is_better=greater,
+        clusterer=final, labels=labels, all_scores=all_scores, seconds=time.perf_counter() - t0,
+        labels_by_k=by_k, sample=sample if keep_labels else None,
+    )
+
+
+def choose_k(criterion: str, scores: dict):
+    """The k ``criterion`` prefers given its ``{k: score}`` (None if no score is finite)."""
+    if criterion == "bic-knee":
+        return knee_k(scores)
+    return best_k(scores, criterion == "silhouette")
+
+
+def knee_k(scores: dict):
+    """The knee of a falling curve ``{k: value}``: the k farthest below the chord between its ends.
+
+    Both axes are scaled to [0, 1] first (the "kneedle" of Satopaa et al.,
+    2011). Non-finite values are ignored; with fewer than three finite points
+    the smallest value's k is returned.
+    """
+    finite = [(k, v) for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)]
+    if len(finite) < 3:
+        return best_k(scores, False)
+    ks = np.array([k for k, _ in finite], dtype=float)
+    vs = np.array([v for _, v in finite], dtype=float)
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    span = vs.max() - vs.min()
+    if span == 0:
+        return int(ks[0])
+    y = (vs - vs.min()) / span
+    below = (1.0 - x) - y if vs[0] >= vs[-1] else x - y  # distance below the chord of a falling (rising) curve
+    return int(ks[int(np.argmax(below))])
+
+
+def best_k(scores: dict, greater_is_better: bool):
+    """The candidate with the best finite score (the smallest k on ties); None if none is finite."""
+    finite = [(k, v) for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)]
+    if not finite:
+        return None
+    pick = max if greater_is_better else min
+    return pick(finite, key=lambda kv: kv[1])[0]
