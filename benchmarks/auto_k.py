@@ -51,7 +51,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from n2d import N2D, evaluate, load_dataset
-    from n2d.cluster._hdbscan import HDBSCANClusterer
+    from n2d.cluster import HDBSCANClusterer
     from n2d.cluster._select_k import CRITERIA, choose_k, search_k
     from n2d.cluster import make_clusterer
 

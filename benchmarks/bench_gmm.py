@@ -64,7 +64,7 @@ def main():
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits
 
-    from n2d.cluster._gmm_torch import TorchGaussianMixture
+    from n2d.cluster import TorchGaussianMixture
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -90,7 +90,7 @@ def main():
 
     import torch
 
-    from n2d.manifold._torch_umap import TorchUMAP
+    from n2d.manifold import TorchUMAP
     from n2d.manifold import UMAP
 
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware  # noqa: E402
 
 from n2d._util.hardware import cpu_has_native_bf16  # noqa: E402
-from n2d.autoencoder._networks import MLPAutoencoder  # noqa: E402
+from n2d.autoencoder import MLPAutoencoder  # noqa: E402
 from n2d.autoencoder._training import _adam, _Step  # noqa: E402
 
 SHAPES = {"mnist": (784, 10), "fashion": (784, 10), "usps": (256, 10), "pendigits": (16, 10), "har": (561, 6)}

@@ -39,7 +39,7 @@ def main(argv=None) -> None:
 
     import n2d
     from n2d import load_dataset
-    from n2d.manifold._torch_umap import TorchUMAP
+    from n2d.manifold import TorchUMAP
     from sklearn.decomposition import PCA
 
     if args.threads:

@@ -16,7 +16,7 @@ OLD = datetime(2020, 6, 1).timestamp()
 
 
 def _weights(path, d=4):
-    from n2d.autoencoder._networks import MLPAutoencoder
+    from n2d.autoencoder import MLPAutoencoder
     from n2d.autoencoder._weights import _write_weights
 
     _write_weights(MLPAutoencoder(d, (8,), 2), path, [0.5, 0.25], {"hidden_dims": [8]})
@@ -155,7 +155,7 @@ def test_entries_written_by_a_fit_are_recognised(tmp_path, blobs):
 @pytest.mark.parametrize("n_features, expected", [(16, 10_248_104), (784, 13_323_176)])
 def test_entry_bytes_of_the_paper_network(n_features, expected):
     """pendigits (16 features) and MNIST (784), k=10: float32 parameters of d-500-500-2000-10 and its decoder."""
-    from n2d.autoencoder._networks import MLPAutoencoder
+    from n2d.autoencoder import MLPAutoencoder
 
     module = MLPAutoencoder(n_features, (500, 500, 2000), 10)
     assert cache.entry_bytes(n_features) == 4 * sum(p.numel() for p in module.parameters()) == expected

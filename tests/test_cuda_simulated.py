@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from n2d.autoencoder import _training
-from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
+from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder
 from n2d.exceptions import CUDAGraphWarning
 
 N_ROWS, BATCH, EPOCHS = 1100, 256, 4  # 4 full batches and a partial one per epoch
@@ -358,7 +358,7 @@ def test_the_refusal_list_catches_what_cuda_refuses():
 @pytest.mark.parametrize("init_params", ["k-means++", "kmeans"])
 def test_torch_umap_and_gmm_use_nothing_cuda_refuses_when_deterministic(blobs, deterministic_cuda, init_params):
     from n2d import Autoencoder, TorchGaussianMixture
-    from n2d.manifold._torch_umap import TorchUMAP
+    from n2d.manifold import TorchUMAP
 
     x = blobs[0]
     with _CUDARefusals() as seen:

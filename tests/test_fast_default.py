@@ -19,7 +19,7 @@ from n2d.autoencoder._training import (
     auto_steps,
     train_autoencoder,
 )
-from n2d.autoencoder._networks import MLPAutoencoder
+from n2d.autoencoder import MLPAutoencoder
 from n2d.cluster import fit_predict
 
 
@@ -90,8 +90,8 @@ def test_auto_epochs_stop_once_the_loss_reaches_the_variance_fraction(blobs, mon
 def test_stacked_models_stop_one_by_one_and_equal_their_single_runs(pendigits_small):
     import torch
 
-    from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
-    from n2d.autoencoder._training import train_autoencoder
+    from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder
+    from n2d.autoencoder import train_autoencoder
 
     x = torch.from_numpy(pendigits_small[0])
     seeds = [0, 11, 22]

@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from n2d.cluster import _gmm_em
-from n2d.cluster._gmm_torch import TorchGaussianMixture
+from n2d.cluster import TorchGaussianMixture
 from n2d.cluster._gmm_em import (
     _compute_precision_cholesky,
     _estimate_gaussian_parameters,

@@ -44,7 +44,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from n2d._util.checks import check_dims, check_float, check_int, check_random_state_param
-from n2d.autoencoder._estimator import Autoencoder
+from n2d.autoencoder import Autoencoder
 from n2d.metrics import best_label_map, evaluate
 
 __all__ = ["n2d", "UmapGMM", "WEIGHTS_DIR", "weights_file_name"]
@@ -149,8 +149,8 @@ class UmapGMM(ClusterMixin, BaseEstimator):
         check_random_state_param(self, self.random_state)
 
     def _stages(self):
-        from n2d.cluster._factory import make_clusterer
-        from n2d.manifold._umap_learn import UMAP, TorchUMAP
+        from n2d.cluster import make_clusterer
+        from n2d.manifold import UMAP, TorchUMAP
         from n2d._util.checks import seed_from
 
         seed = seed_from(self.random_state)
@@ -173,7 +173,7 @@ class UmapGMM(ClusterMixin, BaseEstimator):
         -------
         self : object
         """
-        from n2d.cluster._factory import fit_predict
+        from n2d.cluster import fit_predict
 
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         self._check_params()
@@ -436,7 +436,7 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
             raise ValueError(f"n2d.visualize: y has shape {y.shape}; expected one label per sample, {self.preds.shape}.")
         xy = self.hle
         if xy is None or xy.shape[1] != 2:
-            from n2d.manifold._umap_learn import UMAP
+            from n2d.manifold import UMAP
 
             xy = UMAP(n_components=2, n_neighbors=20, min_dist=0.1, random_state=0).fit_transform(self.hl)
         classes = np.unique(y).tolist()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
@@ -14,24 +15,69 @@ from n2d._util.degenerate import distinct_groups, same_labels_for_same_rows, tra
 from n2d._util.sampling import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
 from n2d._util.checks import check_dims, check_epochs, check_float, check_int, check_random_state_param
 from n2d._util.device import resolve_device
-from n2d.autoencoder._estimator import Autoencoder, fit_together
 from n2d._util.threads import narrow_work_limits
-from n2d.cluster._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
-from n2d.cluster._factory import CLUSTERERS, finds_k, fit_predict, make_clusterer, set_n_clusters
-from n2d.manifold._umap_learn import MANIFOLDS, make_manifold
+from n2d.autoencoder import AUTOENCODERS, Autoencoder, fit_together, make_autoencoder
+from n2d.cluster import CLUSTERERS, consensus_choice, finds_k, fit_predict, make_clusterer, set_n_clusters
+from n2d.cluster._select_k import (
+    AUTO_WIDTH,
+    CRITERIA,
+    DEFAULT_CRITERION,
+    K_RANGE,
+    check_criterion,
+    check_k_range,
+    search_k,
+)
+from n2d.manifold import MANIFOLDS, make_manifold
 
 log = logging.getLogger(__name__)
 
 __all__ = ["N2D"]
 
 _STAGES = ("autoencoder", "manifold", "clusterer")
+_NAMED = {  # stage: (its names, what else the parameter may be)
+    "autoencoder": (AUTOENCODERS, ", a transformer with fit/transform, or None"),
+    "manifold": (MANIFOLDS, ", an estimator with fit_transform, or None"),
+    "clusterer": (CLUSTERERS, " or an object with fit_predict"),
+}
+_AUTOENCODER_SHORTCUTS = ("hidden_dims", "epochs", "batch_size", "lr")
 
 
 def _n_found(labels) -> int:
     """Clusters among ``labels``, noise (``-1``) excluded."""
     return int(np.unique(labels[labels >= 0]).size)
-_AUTOENCODERS = ("mlp",)
-_OWN_STAGES = (Autoencoder,)  # stages that take N2D's device and verbose
+
+
+@dataclass
+class _Run:
+    """One whole run's fitted stages and results; ``fit`` keeps the one the consensus of runs chooses."""
+
+    autoencoder: object
+    manifold: object
+    clusterer: object
+    embedding: np.ndarray
+    labels: np.ndarray
+    n_clusters: int
+    search: object  # the k search's result, or None
+    fitted_rows: int
+
+
+class _StageTimer:
+    """Runs a stage on some data, says so (with ``verbose``), and sums the seconds per stage."""
+
+    def __init__(self, verbose: int):
+        self.verbose = verbose
+        self.timings: dict[str, float] = {}
+
+    def run(self, stage: str, name: str, fn, data):
+        if self.verbose:
+            print(f"[n2d] {stage}: {name} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        out = fn(data)
+        took = time.perf_counter() - t0
+        self.timings[stage] = self.timings.get(stage, 0.0) + took
+        if self.verbose:
+            print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
+        return out
 
 
 def _predict_rest(clusterer, emb, fitted_labels, sample, progress):
@@ -282,41 +328,21 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _named_stage(stage, name, n_clusters, seed, device=None):
-        """The estimator a stage name stands for, for the given torch device.
+        """The estimator a stage name stands for, built by its package's factory for the torch ``device``.
 
-        ``"umap"`` is n2d's torch UMAP (:class:`n2d.TorchUMAP`) on every device:
-        umap-learn's quality (``benchmarks/bench_umap.py``) without its numba
-        compilation, so faster on the CPU as a user meets it
-        (``benchmarks/cpu_stages.py``). ``"gmm"`` is the torch Gaussian mixture
+        ``"umap"`` is n2d's torch UMAP (:class:`n2d.TorchUMAP`) on every device
+        (the docs' speed page says why); ``"gmm"`` is the torch Gaussian mixture
         (:class:`n2d.TorchGaussianMixture`) on a GPU and scikit-learn's on the CPU.
         """
-        gpu = device is not None and str(device).startswith("cuda")
+        names, other = _NAMED[stage]
+        if name not in names:
+            raise ValueError(f"The {stage!r} parameter of N2D must be one of {names}{other}. Got {name!r} instead.")
         if stage == "autoencoder":
-            if name not in _AUTOENCODERS:
-                raise ValueError(
-                    f"The 'autoencoder' parameter of N2D must be one of {_AUTOENCODERS}, a transformer "
-                    f"with fit/transform, or None. Got {name!r} instead."
-                )
-            return Autoencoder(random_state=seed)
+            return make_autoencoder(name, random_state=seed)
         if stage == "manifold":
-            if name not in MANIFOLDS:
-                raise ValueError(
-                    f"The 'manifold' parameter of N2D must be one of {MANIFOLDS}, an estimator with "
-                    f"fit_transform, or None. Got {name!r} instead."
-                )
             k = n_clusters if isinstance(n_clusters, (int, np.integer)) else None
             return make_manifold(name, n_components=None if name == "umap" else k, random_state=seed)
-        if name not in CLUSTERERS:
-            raise ValueError(
-                f"The 'clusterer' parameter of N2D must be one of {CLUSTERERS} or an object with "
-                f"fit_predict. Got {name!r} instead."
-            )
-        if name == "gmm" and gpu:
-            from n2d.cluster._gmm_torch import TorchGaussianMixture
-            from n2d.cluster._factory import GMM_N_INIT
-
-            return TorchGaussianMixture(n_clusters, n_init=GMM_N_INIT, random_state=seed, device=str(device))
-        return make_clusterer(name, n_clusters, random_state=seed)
+        return make_clusterer(name, n_clusters, random_state=seed, device=device)
 
     @property
     def _auto_k(self) -> bool:
@@ -324,8 +350,6 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _width(self) -> int:
         """What k sets besides the clusterer: the code width and UMAP dimension."""
-        from n2d.cluster._select_k import AUTO_WIDTH
-
         return AUTO_WIDTH if self._auto_k else self.n_clusters
 
     def _check_params(self):
@@ -364,7 +388,13 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         check_fit_sample(self.fit_sample)
 
     def _resolve_stage(self, stage, seed, device):
-        """A fresh, configured copy of one stage (None for a skipped stage)."""
+        """A fresh, configured copy of one stage (None for a skipped stage).
+
+        A stage follows N2D's settings where it has no value of its own (its
+        ``n_components``, ``random_state``, a ``device`` of ``"auto"``). A
+        class that lists parameters in ``_n2d_shares`` (the autoencoder: device
+        and verbose; the torch UMAP: verbose) always takes N2D's values of them.
+        """
         value = getattr(self, stage)
         if value is None:
             return None
@@ -373,36 +403,41 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         updates = {}
         if stage == "clusterer":
-            if not self._auto_k:
-                set_n_clusters(est, self.n_clusters)
-            elif not finds_k(est):
-                if set_n_clusters(est, check_k_range(self.k_range)[0]) is None:
-                    raise ValueError(
-                        f"n_clusters='auto' refits the clusterer for every k in k_range, but "
-                        f"{type(est).__name__} takes no number of clusters (no 'n_clusters' or 'n_components' "
-                        "parameter). Use a clusterer that does ('gmm', 'kmeans', ...), or one that finds k "
-                        "itself ('hdbscan')."
-                    )
-                from n2d.cluster._select_k import check_criterion
-
-                check_criterion(self.k_criterion, est)
+            self._set_clusterer_k(est)
         elif params.get("n_components", 0) is None:
             updates["n_components"] = width
         if "random_state" in params and params["random_state"] is None and seed is not None:
             updates["random_state"] = seed
         if params.get("device") == "auto":  # torch stages follow N2D's device unless given their own
             updates["device"] = device
-        if type(est).__name__ == "TorchUMAP" and not est.get_params(deep=False).get("verbose"):
-            updates["verbose"] = self.verbose  # its layout's progress bar (epochs) shows with N2D's
-        if isinstance(est, _OWN_STAGES):
-            updates.update(device=device, verbose=self.verbose)
-            if stage == "autoencoder":
-                for name in ("hidden_dims", "epochs", "batch_size", "lr"):
-                    if getattr(self, name) is not None:
-                        updates[name] = getattr(self, name)
+        shared = {"device": device, "verbose": self.verbose}
+        updates.update({name: shared[name] for name in getattr(type(est), "_n2d_shares", ())})
+        if stage == "autoencoder" and isinstance(est, Autoencoder):
+            updates.update({name: getattr(self, name) for name in _AUTOENCODER_SHORTCUTS if getattr(self, name) is not None})
         if updates:
             est.set_params(**updates)
         return est
+
+    def _set_clusterer_k(self, est) -> None:
+        """Give the clusterer its k: ``n_clusters``, or the first candidate of an auto-k search."""
+        if not self._auto_k:
+            set_n_clusters(est, self.n_clusters)
+        elif not finds_k(est):
+            if set_n_clusters(est, check_k_range(self.k_range)[0]) is None:
+                raise ValueError(
+                    f"n_clusters='auto' refits the clusterer for every k in k_range, but "
+                    f"{type(est).__name__} takes no number of clusters (no 'n_clusters' or 'n_components' "
+                    "parameter). Use a clusterer that does ('gmm', 'kmeans', ...), or one that finds k "
+                    "itself ('hdbscan')."
+                )
+            check_criterion(self.k_criterion, est)
+
+    def _build_stages(self, seeds) -> tuple:
+        """One run's three stages, built and their parameters checked (before anything trains)."""
+        stage_set = tuple(self._resolve_stage(stage, seed, self.device_) for stage, seed in zip(_STAGES, seeds))
+        for stage, est in zip(_STAGES, stage_set):
+            check_stage_params(stage, est)
+        return stage_set
 
     # ------------------------------------------------------------------ #
     # fit
@@ -423,6 +458,27 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         self : object
         """
+        X = self._check_fit_data(X)
+        k_min = check_k_range(self.k_range)[0] if self._auto_k else self.n_clusters
+        self.device_ = str(resolve_device(self.device))
+        run_seeds = self._run_seeds()
+        timer = _StageTimer(self.verbose)
+        # Every stage is built and checked now, before the autoencoder trains: a typo must not cost a training run.
+        stages = [self._build_stages(seeds) for seeds in run_seeds]
+        groups = distinct_groups(X, k_min)  # warns if fewer distinct rows than clusters
+        codes = self._encode([stage_set[0] for stage_set in stages], X, timer)
+        size = resolve_fit_sample(self.fit_sample, X.shape[0])
+        runs = [
+            self._fit_run(stage_set, code, seeds[1], size, groups, k_min, timer)
+            for stage_set, code, seeds in zip(stages, codes, run_seeds)
+        ]
+        best, scores = self._choose_run(runs, timer)
+        self._keep(runs[best], best, scores)
+        self.timings_ = timer.timings
+        return self
+
+    def _check_fit_data(self, X) -> np.ndarray:
+        """``X`` as float32 once it and every parameter passed their checks."""
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         self._check_params()
         if self._auto_k:
@@ -432,121 +488,108 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"Expected n_samples >= n_clusters but got n_clusters = {self.n_clusters}, n_samples = {X.shape[0]}."
             )
-        k_min = check_k_range(self.k_range)[0] if self._auto_k else self.n_clusters
-        X = np.asarray(X, dtype=np.float32)
-        device = resolve_device(self.device)
-        self.device_ = str(device)
-        run_seeds = self._run_seeds()
-        timings = {}
+        return np.asarray(X, dtype=np.float32)
 
-        def run(stage, name, fn, data):
-            if self.verbose:
-                print(f"[n2d] {stage}: {name} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            out = fn(data)
-            took = time.perf_counter() - t0
-            timings[stage] = timings.get(stage, 0.0) + took
-            if self.verbose:
-                print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
-            return out
-
-        # Every stage is built and its parameters checked now, before the
-        # autoencoder trains: a typo must not cost a training run.
-        stages = [
-            tuple(self._resolve_stage(stage, seed, self.device_) for stage, seed in zip(_STAGES, seeds))
-            for seeds in run_seeds
-        ]
-        for stage_set in stages:
-            for stage, est in zip(_STAGES, stage_set):
-                check_stage_params(stage, est)
-        encoders = [s[0] for s in stages]
-        groups = distinct_groups(X, k_min)  # warns if fewer distinct rows than clusters
+    def _encode(self, encoders, X, timer) -> list:
+        """Each run's code of ``X``; several torch autoencoders train together as one batched model."""
         if len(encoders) > 1 and all(type(e) is Autoencoder for e in encoders):
-            run("autoencoder", f"{len(encoders)} Autoencoders, trained together", lambda d: fit_together(encoders, d), X)
+            timer.run("autoencoder", f"{len(encoders)} Autoencoders, trained together",
+                      lambda d: fit_together(encoders, d), X)
             codes = [e.transform(X) for e in encoders]
         else:
-            codes = [X if e is None else run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
+            codes = [X if e is None else timer.run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
         self.autoencoder_sources_ = [getattr(e, "weights_source_", None) for e in encoders]
         self.autoencoder_epochs_ = [int(getattr(e, "n_iter_", 0) or 0) for e in encoders]
-        size = resolve_fit_sample(self.fit_sample, X.shape[0])
-        progress = self.verbose > 0
-        runs = []
-        for (encoder, manifold, clusterer), code, seeds in zip(stages, codes, run_seeds):
-            code = np.asarray(code, dtype=np.float32)
-            sample = None if size is None else sample_rows(X.shape[0], size, seeds[1])
-            if manifold is None:
-                emb = code
-            elif sample is not None and hasattr(manifold, "transform"):
-                fitted = run("manifold", type(manifold).__name__, manifold.fit_transform, code[sample])
-                emb = run("placement", f"{type(manifold).__name__}.transform of the other rows",
-                          lambda d, m=manifold, f=fitted, s=sample: transform_rest(m.transform, d, f, s,
-                                                                                   progress=progress), code)
-            else:
-                emb = run("manifold", type(manifold).__name__, manifold.fit_transform, code)
-            emb = np.ascontiguousarray(emb, dtype=np.float32)
-            # The clusterer sees the sample only if it can label the other rows.
-            part = sample if (sample is not None and hasattr(clusterer, "predict")) else None
-            fit_emb = emb if part is None else emb[part]
-            search = None
-            if self._auto_k and not finds_k(clusterer):
-                search = run("k search", f"{type(clusterer).__name__} for k in {tuple(self.k_range)}",
-                             lambda d, c=clusterer: self._search_k(c, d), fit_emb)
-                clusterer, labels = search.clusterer, search.labels
-            else:
-                labels = run(
-                    "clusterer", type(clusterer).__name__,
-                    lambda d, c=clusterer: fit_predict(c, d, progress=progress), fit_emb,
-                )
-            if part is not None:
-                labels = run("placement", f"{type(clusterer).__name__}.predict of the other rows",
-                             lambda d, c=clusterer, f=np.asarray(labels), s=part: _predict_rest(c, d, f, s, progress),
-                             emb)
-            fitted_rows = X.shape[0] if sample is None else int(sample.size)
-            labels = same_labels_for_same_rows(groups, code, emb, np.asarray(labels), k_min)
-            labels = np.asarray(labels).astype(np.int64, copy=False)
-            if search is not None:
-                k = search.n_clusters
-            elif self._auto_k or finds_k(clusterer):
-                k = _n_found(labels)
-            else:
-                k = self.n_clusters
-            runs.append((encoder, manifold, clusterer, emb, labels, k, search, fitted_rows))
-        if self.n_init > 1:
-            from n2d.cluster._factory import consensus_choice
+        return codes
 
-            t0 = time.perf_counter()
-            best, scores = consensus_choice([r[4] for r in runs])
-            timings["consensus"] = time.perf_counter() - t0
-            if self.verbose:
-                print(
-                    f"[n2d] consensus: kept run {best} of {self.n_init} (mean ARI to the others: "
-                    + ", ".join(f"{v:.3f}" for v in scores) + ")",
-                    file=sys.stderr, flush=True,
-                )
+    def _fit_run(self, stage_set, code, manifold_seed, size, groups, k_min, timer) -> _Run:
+        """One run's manifold and clusterer on its code (on a sample of ``size`` rows, if given)."""
+        encoder, manifold, clusterer = stage_set
+        code = np.asarray(code, dtype=np.float32)
+        sample = None if size is None else sample_rows(code.shape[0], size, manifold_seed)
+        emb = self._embed_code(manifold, code, sample, timer)
+        # The clusterer sees the sample only if it can label the other rows.
+        part = sample if (sample is not None and hasattr(clusterer, "predict")) else None
+        clusterer, labels, search = self._cluster(clusterer, emb, part, timer)
+        labels = same_labels_for_same_rows(groups, code, emb, np.asarray(labels), k_min)
+        labels = np.asarray(labels).astype(np.int64, copy=False)
+        if search is not None:
+            k = search.n_clusters
+        elif self._auto_k or finds_k(clusterer):
+            k = _n_found(labels)
         else:
-            best, scores = 0, np.ones(1)
-        (self.autoencoder_, self.manifold_, self.clusterer_, self.embedding_, self.labels_, k, search,
-         self.fit_sample_size_) = runs[best]
-        self.n_clusters_ = int(k)
+            k = self.n_clusters
+        fitted_rows = code.shape[0] if sample is None else int(sample.size)
+        return _Run(encoder, manifold, clusterer, emb, labels, k, search, fitted_rows)
+
+    def _embed_code(self, manifold, code, sample, timer) -> np.ndarray:
+        """The manifold coordinates of every row: fitted on the sample and the rest placed, or fitted on all."""
+        if manifold is None:
+            return np.ascontiguousarray(code, dtype=np.float32)
+        name = type(manifold).__name__
+        if sample is not None and hasattr(manifold, "transform"):
+            fitted = timer.run("manifold", name, manifold.fit_transform, code[sample])
+            emb = timer.run(
+                "placement", f"{name}.transform of the other rows",
+                lambda d: transform_rest(manifold.transform, d, fitted, sample, progress=self.verbose > 0), code,
+            )
+        else:
+            emb = timer.run("manifold", name, manifold.fit_transform, code)
+        return np.ascontiguousarray(emb, dtype=np.float32)
+
+    def _cluster(self, clusterer, emb, part, timer):
+        """The clusterer fitted on ``emb`` (or ``emb[part]``, the rest predicted): (clusterer, labels, search)."""
+        fit_emb = emb if part is None else emb[part]
+        search = None
+        if self._auto_k and not finds_k(clusterer):
+            search = timer.run("k search", f"{type(clusterer).__name__} for k in {tuple(self.k_range)}",
+                               lambda d: self._search_k(clusterer, d), fit_emb)
+            clusterer, labels = search.clusterer, search.labels
+        else:
+            labels = timer.run("clusterer", type(clusterer).__name__,
+                               lambda d: fit_predict(clusterer, d, progress=self.verbose > 0), fit_emb)
+        if part is not None:
+            fitted = np.asarray(labels)
+            labels = timer.run("placement", f"{type(clusterer).__name__}.predict of the other rows",
+                               lambda d: _predict_rest(clusterer, d, fitted, part, self.verbose > 0), emb)
+        return clusterer, labels, search
+
+    def _choose_run(self, runs, timer) -> tuple[int, np.ndarray]:
+        """The run to keep and each run's mean agreement with the others (``n_init`` > 1)."""
+        if self.n_init == 1:
+            return 0, np.ones(1)
+        t0 = time.perf_counter()
+        best, scores = consensus_choice([run.labels for run in runs])
+        timer.timings["consensus"] = time.perf_counter() - t0
+        if self.verbose:
+            print(
+                f"[n2d] consensus: kept run {best} of {self.n_init} (mean ARI to the others: "
+                + ", ".join(f"{v:.3f}" for v in scores) + ")",
+                file=sys.stderr, flush=True,
+            )
+        return best, scores
+
+    def _keep(self, run: _Run, best: int, scores) -> None:
+        """Expose the kept run as the fitted attributes."""
+        self.autoencoder_, self.manifold_, self.clusterer_ = run.autoencoder, run.manifold, run.clusterer
+        self.embedding_, self.labels_, self.fit_sample_size_ = run.embedding, run.labels, run.fitted_rows
+        self.n_clusters_ = int(run.n_clusters)
         for name in ("k_candidates_", "k_scores_", "k_criterion_", "k_all_scores_"):
             self.__dict__.pop(name, None)  # a refit without a search keeps none of an earlier one's
-        if search is not None:
-            ks = np.asarray(sorted(search.scores), dtype=np.int64)
-            self.k_candidates_ = ks
-            self.k_scores_ = np.asarray([search.scores[k] for k in ks], dtype=np.float64)
-            self.k_criterion_ = search.criterion
-            self.k_all_scores_ = {c: np.asarray([v[k] for k in ks], dtype=np.float64)
-                                  for c, v in search.all_scores.items()}
-            if self.verbose:
-                print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}", file=sys.stderr,
-                      flush=True)
+        if run.search is not None:
+            self._keep_search(run.search)
         self.best_init_, self.init_scores_ = int(best), np.asarray(scores, dtype=np.float64)
-        self.timings_ = timings
-        return self
+
+    def _keep_search(self, search) -> None:
+        ks = np.asarray(sorted(search.scores), dtype=np.int64)
+        self.k_candidates_ = ks
+        self.k_scores_ = np.asarray([search.scores[k] for k in ks], dtype=np.float64)
+        self.k_criterion_ = search.criterion
+        self.k_all_scores_ = {c: np.asarray([v[k] for k in ks], dtype=np.float64) for c, v in search.all_scores.items()}
+        if self.verbose:
+            print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}", file=sys.stderr, flush=True)
 
     def _search_k(self, clusterer, emb):
-        from n2d.cluster._select_k import search_k
-
         def make(k):
             est = clone(clusterer)
             set_n_clusters(est, k)

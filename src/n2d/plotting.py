@@ -494,7 +494,7 @@ def embed_2d(model, X, *, n_neighbors=20, min_dist=0.1, random_state=0):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from n2d.manifold._umap_learn import UMAP
+    from n2d.manifold import UMAP
 
     check_is_fitted(model, "autoencoder_")
     encoder = model.autoencoder_

@@ -61,24 +61,24 @@ class Method:
     gmm_starts: int | None = None  # None: the library's default (10)
 
     def build(self, n_clusters: int, seed: int, settings: dict, device: str):
-        from n2d.autoencoder._estimator import Autoencoder
+        from n2d.autoencoder import Autoencoder
         from n2d.estimator import N2D
 
         ae = Autoencoder(**_ae_params(settings)) if self.autoencoder else None
         manifold = self.manifold
         if manifold == "umap":  # the setting says which: n2d's torch UMAP, or umap-learn on a CPU
-            from n2d.manifold._umap_learn import UMAP, TorchUMAP
+            from n2d.manifold import UMAP, TorchUMAP
 
             umap = {"n_neighbors": settings["n_neighbors"], "min_dist": settings["min_dist"]}
             learn = settings.get("umap", "umap-learn on a CPU") != "n2d" and not device.startswith("cuda")
             manifold = UMAP(**umap) if learn else TorchUMAP(**umap, device=device)
         elif manifold is not None:
-            from n2d.manifold._umap_learn import make_manifold
+            from n2d.manifold import make_manifold
 
             manifold = make_manifold(manifold, n_components=n_clusters, n_neighbors=settings["n_neighbors"])
         clusterer = self.clusterer
         if self.gmm_starts is not None:
-            from n2d.cluster._factory import make_clusterer
+            from n2d.cluster import make_clusterer
 
             clusterer = make_clusterer("gmm", n_clusters).set_params(n_init=self.gmm_starts)
         return N2D(
@@ -384,7 +384,7 @@ def _write_outputs(out: Path, log: _Log, datasets, methods, setting, settings) -
 
 def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: str, verbose: int) -> list[Path]:
     """One PNG per method: its clusters (first seed) and the true classes, on a 2-D UMAP of the code."""
-    from n2d.manifold._umap_learn import UMAP
+    from n2d.manifold import UMAP
     from n2d.plotting import _pyplot, plot_clusters
 
     todo = [m for m in methods if (out / "labels" / dataset.name / f"{m}-seed{first_seed}.npy").exists()]
@@ -429,7 +429,7 @@ def _ae_params(settings: dict) -> dict:
 
 def _autoencoders(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> list:
     """The autoencoders ``N2D(random_state=s)`` trains for each study seed ``s``: cached, or trained together."""
-    from n2d.autoencoder._estimator import fit_autoencoders
+    from n2d.autoencoder import fit_autoencoders
     from n2d.estimator import stage_seeds
 
     return fit_autoencoders(

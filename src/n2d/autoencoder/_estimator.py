@@ -146,6 +146,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    _n2d_shares = ("device", "verbose")
+    """N2D's device and verbose replace this stage's own (it trains where N2D runs)."""
+
     def __init__(
         self,
         n_components=None,

@@ -35,8 +35,8 @@ def _add_columns_options(p):
 
 
 def _add_cluster(sub):
-    from n2d.cluster._factory import CLUSTERERS
-    from n2d.manifold._umap_learn import MANIFOLDS
+    from n2d.cluster import CLUSTERERS
+    from n2d.manifold import MANIFOLDS
 
     p = sub.add_parser(
         "cluster",
@@ -219,8 +219,8 @@ def _k_range_arg(value):
 def _check_cluster_args(args) -> dict:
     """Validate every option that does not need the data; returns the N2D settings they give."""
     from n2d._util.device import resolve_device
-    from n2d.cluster._factory import CLUSTERERS
-    from n2d.manifold._umap_learn import MANIFOLDS
+    from n2d.cluster import CLUSTERERS
+    from n2d.manifold import MANIFOLDS
 
     from n2d.cluster._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
 
@@ -406,7 +406,7 @@ def cmd_cluster(args) -> int:
     from n2d import N2D
     from n2d._util.provenance import environment
     from n2d.cli._outdir import MODEL, OutputFolder
-    from n2d.autoencoder._estimator import Autoencoder
+    from n2d.autoencoder import Autoencoder
     from n2d.metrics import evaluate
 
     settings = _check_cluster_args(args)

@@ -6,6 +6,7 @@ points in the fitted embedding. :class:`TorchUMAP` (N2D's ``"umap"``) and
 :class:`UMAP` (umap-learn's fit) share one base and one out-of-sample placement.
 The modules behind them:
 
+- ``_factory``: the named stages (``"umap"``, ``"tsne"``, ...);
 - ``_torch_umap``: the base and n2d's UMAP in torch;
 - ``_umap_learn``: umap-learn's UMAP as a stage;
 - ``_knn`` and ``_nndescent``: exact and approximate nearest neighbours;
@@ -13,7 +14,8 @@ The modules behind them:
 - ``_transform``: placing new points.
 """
 
+from n2d.manifold._factory import MANIFOLDS, make_manifold
 from n2d.manifold._torch_umap import TorchUMAP
-from n2d.manifold._umap_learn import MANIFOLDS, UMAP, make_manifold
+from n2d.manifold._umap_learn import UMAP
 
 __all__ = ["MANIFOLDS", "UMAP", "TorchUMAP", "make_manifold"]

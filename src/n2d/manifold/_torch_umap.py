@@ -345,6 +345,9 @@ class TorchUMAP(UMAPBase):
     ((200, 2), dtype('float32'))
     """
 
+    _n2d_shares = ("verbose",)
+    """N2D's verbose replaces this stage's own (its layout's progress bar shows with N2D's)."""
+
     def __init__(
         self,
         n_components=None,

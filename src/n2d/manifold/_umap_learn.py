@@ -1,16 +1,10 @@
-"""Manifold learners for N2D's second stage, behind one interface.
+"""umap-learn's UMAP as an N2D stage.
 
-Every stage here is a scikit-learn transformer: ``fit_transform(X)`` embeds the
-training data and, where the method allows it, ``transform(X_new)`` places new
-points in the fitted embedding.
-
-N2D's default ``"umap"`` stage is :class:`TorchUMAP`, n2d's UMAP in torch.
 :class:`UMAP` fits with umap-learn itself and keeps the arrays that UMAP's
 out-of-sample placement needs (training data, embedding, curve parameters),
 so a fitted model can be saved without pickle and reloaded with identical
-predictions. :func:`make_manifold` builds the named stages: ``"umap"``
-(:class:`TorchUMAP`) and the alternatives from scikit-learn (t-SNE, Isomap,
-LLE).
+predictions; placement is the torch UMAP's (the shared base in
+:mod:`n2d.manifold._torch_umap`).
 """
 
 from __future__ import annotations
@@ -25,14 +19,14 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from n2d.manifold._torch_umap import TorchUMAP, UMAPBase, _weighted_mean_init
+from n2d.manifold._torch_umap import UMAPBase, _weighted_mean_init
 from n2d._util.threads import keep_torch_threads
 from n2d._util.checks import seed_from
 from n2d.exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MANIFOLDS", "UMAP", "TorchUMAP", "make_manifold"]
+__all__ = ["UMAP"]
 
 _INT32_MIN, _INT32_MAX = np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1
 
@@ -218,37 +212,3 @@ class UMAP(UMAPBase):
                 verbose=False,
             )
         return np.ascontiguousarray(embedding, dtype=np.float32)
-
-
-# --------------------------------------------------------------------------- #
-# Named stages
-# --------------------------------------------------------------------------- #
-
-MANIFOLDS = ("umap", "tsne", "isomap", "lle")
-
-
-def make_manifold(name: str, n_components=None, n_neighbors: int = 20, random_state=None):
-    """Build a named manifold learner with N2D's settings.
-
-    ``"umap"`` is :class:`TorchUMAP` (the paper's UMAP, in torch; it follows
-    N2D's device), as N2D's ``"umap"`` stage. ``"tsne"`` is
-    scikit-learn's Barnes-Hut t-SNE in 2 dimensions (Barnes-Hut allows at most 3,
-    and t-SNE has no out-of-sample ``transform``). ``"isomap"`` and ``"lle"`` are
-    scikit-learn's, with ``n_neighbors`` neighbours and ``n_components``
-    dimensions; both can place new points.
-    """
-    if name == "umap":
-        return TorchUMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=random_state)
-    if name == "tsne":
-        from sklearn.manifold import TSNE
-
-        return TSNE(n_components=2, random_state=random_state)
-    if name == "isomap":
-        from sklearn.manifold import Isomap
-
-        return Isomap(n_components=n_components or 2, n_neighbors=n_neighbors)
-    if name == "lle":
-        from sklearn.manifold import LocallyLinearEmbedding
-
-        return LocallyLinearEmbedding(n_components=n_components or 2, n_neighbors=n_neighbors, random_state=random_state)
-    raise ValueError(f"Unknown manifold {name!r}; expected one of {MANIFOLDS}, an estimator, or None.")
