@@ -22,8 +22,8 @@ a fit uses them:
    edge schedule, vectorised over the edges due in each epoch.
 
 The steps live in :mod:`n2d.manifold._knn` (1), :mod:`n2d.manifold._graph` (2-4) and
-:mod:`n2d.manifold._layout` (5-6) and are re-exported here; this module keeps the
-estimator and the out-of-sample transform. Each follows umap-learn 0.5's
+:mod:`n2d.manifold._layout` (5-6); this module keeps the estimator, on the base
+it shares with umap-learn's stage (:mod:`n2d.manifold._base`). Each follows umap-learn 0.5's
 numerics (``umap/umap_.py``, ``umap/spectral.py``, ``umap/layouts.py``); the
 differences are listed in :class:`TorchUMAP`'s Notes.
 """
@@ -37,12 +37,11 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-# The numerical steps, re-exported so that ``from n2d.manifold._torch_umap import ...`` keeps working.
-from n2d.manifold._knn import KNN_BLOCK_FLOATS, knn  # noqa: F401
+from n2d.manifold._base import UMAPBase
+from n2d.manifold._knn import knn
 from n2d.manifold._nndescent import KNN_METHODS, nndescent_knn, resolve_knn_method
 from n2d.manifold._graph import (
     find_ab_params,
@@ -50,166 +49,25 @@ from n2d.manifold._graph import (
     membership_strengths,
     smooth_knn_dist,
 )
-from n2d.manifold._layout import _rescale, make_epochs_per_sample, optimize_layout, spectral_init
-from n2d.manifold._transform import place_points, placement_epochs
-from n2d._util.checks import check_float, check_int, check_options, check_random_state_param, seed_from
+from n2d.manifold._layout import _rescale, optimize_layout, spectral_init
+from n2d.manifold._transform import _weighted_mean_init, place_points, placement_epochs
+from n2d._util.checks import check_int, check_options, seed_from
 from n2d._util.device import resolve_device, runtime_device
 from n2d._util.threads import torch_threads
 from n2d.exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "TorchUMAP",
-    "UMAPBase",
-    "find_ab_params",
-    "knn",
-    "make_epochs_per_sample",
-    "membership_graph",
-    "membership_strengths",
-    "optimize_layout",
-    "smooth_knn_dist",
-    "spectral_init",
-]
+__all__ = ["TorchUMAP"]
 
 
 _LAYOUT_CONCURRENCY = 1.0
 """Updates a point receives at once in :func:`optimize_layout` (see there)."""
 
 
-def _weighted_mean_init(weights: torch.Tensor, indices: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
-    """Start new points at the membership-weighted mean of their neighbours' positions.
-
-    A point with a neighbour of weight 1 (a duplicate of a training point) starts
-    on the first such neighbour, and a point without any weight is NaN, as in
-    umap-learn's ``init_graph_transform`` (and :mod:`n2d.manifold`).
-    """
-    totals = weights.sum(1, keepdim=True)
-    safe = torch.where(totals > 0, totals, torch.ones_like(totals))
-    init = torch.einsum("nk,nkd->nd", weights / safe, embedding[indices])
-    dup = weights >= 1.0
-    has_dup = dup.any(1)
-    if bool(has_dup.any()):
-        first = dup.to(torch.int8).argmax(1)
-        on = embedding[indices.gather(1, first.unsqueeze(1)).squeeze(1)]
-        init = torch.where(has_dup.unsqueeze(1), on, init)
-    init = torch.where(totals > 0, init, torch.full_like(init, float("nan")))
-    return init.to(torch.float32).contiguous()
-
-
 # --------------------------------------------------------------------------- #
 # Estimator
 # --------------------------------------------------------------------------- #
-
-
-class UMAPBase(TransformerMixin, BaseEstimator):
-    """What the UMAP stages share: their parameters, validation, and persistence hooks.
-
-    :class:`n2d.manifold.UMAP` (umap-learn) and :class:`TorchUMAP` (torch) take
-    the same parameters with the same meaning; subclasses set ``_METRICS`` (the
-    metrics they implement) and ``_TRANSIENT`` (attributes rebuilt on demand,
-    never saved or pickled), and implement ``fit`` and ``transform``.
-    """
-
-    _METRICS: frozenset = frozenset({"euclidean"})
-    _TRANSIENT: tuple = ()
-
-    def __init__(
-        self,
-        n_components=None,
-        *,
-        n_neighbors=20,
-        min_dist=0.0,
-        metric="euclidean",
-        n_epochs=None,
-        learning_rate=1.0,
-        negative_sample_rate=5,
-        repulsion_strength=1.0,
-        local_connectivity=1.0,
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.metric = metric
-        self.n_epochs = n_epochs
-        self.learning_rate = learning_rate
-        self.negative_sample_rate = negative_sample_rate
-        self.repulsion_strength = repulsion_strength
-        self.local_connectivity = local_connectivity
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _check_params(self) -> None:
-        check_int(self, "n_components", self.n_components, 1, allow_none=True)
-        check_int(self, "n_neighbors", self.n_neighbors, 2)
-        check_float(self, "min_dist", self.min_dist, 0)
-        check_options(self, "metric", self.metric, self._METRICS)
-        check_int(self, "n_epochs", self.n_epochs, 1, allow_none=True)
-        check_float(self, "learning_rate", self.learning_rate, 0, low_open=True)
-        check_int(self, "negative_sample_rate", self.negative_sample_rate, 0)
-        check_float(self, "repulsion_strength", self.repulsion_strength, 0)
-        check_float(self, "local_connectivity", self.local_connectivity, 0)
-        check_random_state_param(self, self.random_state)
-
-    def fit_transform(self, X, y=None):
-        """Fit and return the training embedding.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        embedding : ndarray of shape (n_samples, n_components), float32
-            ``embedding_``.
-        """
-        return self.fit(X).embedding_
-
-    # -- persistence hooks (n2d.persistence) and pickling ---------------------- #
-
-    def _n2d_get_state(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-
-    def _n2d_set_state(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, v)
-        for name in self._TRANSIENT:
-            setattr(self, name, None)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        for name in self._TRANSIENT:
-            state.pop(name, None)
-        return state
-
-    @classmethod
-    def _n2d_check_state(cls, params: dict, state: dict, check) -> None:
-        """Load-time rules of a saved UMAP: the embedding, training data and curve parameters agree (see :mod:`n2d.persistence._state`)."""
-        if "embedding_" not in state:
-            return
-        n, c = check.array("embedding_", state["embedding_"], (None, None))
-        if params.get("n_components") is not None and c != check.int_("n_components", params["n_components"], low=1):
-            check.fail(f"embedding_ has {c} columns but n_components is {params['n_components']}")
-        d = state.get("n_features_in_")
-        check.array("fit_data_", state.get("fit_data_"), (n, d))
-        if n < 2:
-            check.fail(f"embedding_ has {n} rows, expected at least 2")
-        k = check.int_("n_neighbors_", state.get("n_neighbors_"), low=1)
-        if k >= n:
-            check.fail(f"n_neighbors_ is {k}, but the training data has only {n} rows")
-        check.float_("a_", state.get("a_"))
-        check.float_("b_", state.get("b_"))
-        check.int_("transform_seed_", state.get("transform_seed_"), low=0)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
 
 class TorchUMAP(UMAPBase):
@@ -338,7 +196,7 @@ class TorchUMAP(UMAPBase):
     Examples
     --------
     >>> import numpy as np
-    >>> from n2d.manifold._torch_umap import TorchUMAP
+    >>> from n2d import TorchUMAP
     >>> X = np.random.RandomState(0).normal(size=(200, 5)).astype(np.float32)
     >>> emb = TorchUMAP(n_components=2, n_epochs=50, random_state=0, device="cpu").fit_transform(X)
     >>> emb.shape, emb.dtype

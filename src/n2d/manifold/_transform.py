@@ -181,3 +181,23 @@ def place_points(
             y.index_copy_(0, rows, current)
         alpha = float(initial_alpha) * (1.0 - float(n) / float(n_epochs))
     return y
+
+
+def _weighted_mean_init(weights: torch.Tensor, indices: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+    """Start new points at the membership-weighted mean of their neighbours' positions.
+
+    A point with a neighbour of weight 1 (a duplicate of a training point) starts
+    on the first such neighbour, and a point without any weight is NaN, as in
+    umap-learn's ``init_graph_transform`` (and :mod:`n2d.manifold`).
+    """
+    totals = weights.sum(1, keepdim=True)
+    safe = torch.where(totals > 0, totals, torch.ones_like(totals))
+    init = torch.einsum("nk,nkd->nd", weights / safe, embedding[indices])
+    dup = weights >= 1.0
+    has_dup = dup.any(1)
+    if bool(has_dup.any()):
+        first = dup.to(torch.int8).argmax(1)
+        on = embedding[indices.gather(1, first.unsqueeze(1)).squeeze(1)]
+        init = torch.where(has_dup.unsqueeze(1), on, init)
+    init = torch.where(totals > 0, init, torch.full_like(init, float("nan")))
+    return init.to(torch.float32).contiguous()
