@@ -144,14 +144,15 @@ class UmapGMM(ClusterMixin, BaseEstimator):
         check_float(self, "umapMd", self.umapMd, 0)
         if not isinstance(self.umapMetric, str) or self.umapMetric not in _UMAP_METRICS:
             raise ValueError(
-                f"The 'umapMetric' parameter of UmapGMM must be one of {_UMAP_METRICS}. Got {self.umapMetric!r} instead."
+                f"The 'umapMetric' parameter of UmapGMM must be one of {_UMAP_METRICS}. "
+                f"Got {self.umapMetric!r} instead."
             )
         check_random_state_param(self, self.random_state)
 
     def _stages(self):
+        from n2d._util.checks import seed_from
         from n2d.cluster import make_clusterer
         from n2d.manifold import UMAP, TorchUMAP
-        from n2d._util.checks import seed_from
 
         seed = seed_from(self.random_state)
         cls = TorchUMAP if self.umapMetric == "euclidean" else UMAP
@@ -433,7 +434,9 @@ class n2d:  # the seed's class name (lower case), kept so that its code runs unc
         self._check_predicted("visualize")
         y = np.asarray(y)
         if y.shape != self.preds.shape:
-            raise ValueError(f"n2d.visualize: y has shape {y.shape}; expected one label per sample, {self.preds.shape}.")
+            raise ValueError(
+                f"n2d.visualize: y has shape {y.shape}; expected one label per sample, {self.preds.shape}."
+            )
         xy = self.hle
         if xy is None or xy.shape[1] != 2:
             from n2d.manifold import UMAP

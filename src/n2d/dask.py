@@ -31,7 +31,8 @@ try:
     import dask.array as da
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides dask
     raise ImportError(
-        f'n2d.dask needs dask and distributed, which are not installed ({exc}). Install them with: pip install "dask[array,dataframe]" distributed (from an n2d checkout: pip install ".[dask]")'
+        f"n2d.dask needs dask and distributed, which are not installed ({exc}). Install them with: "
+        'pip install "dask[array,dataframe]" distributed (from an n2d checkout: pip install ".[dask]")'
     ) from exc
 
 import functools
@@ -297,7 +298,7 @@ def _array_block(block, ref, method, width=None, block_info=None):
 
 
 def _frame_block(part, ref, method, width=None, partition_info=None):
-    """``model.<method>`` of one DataFrame partition, with its index; NaN and inf name the partition and index labels."""
+    """``model.<method>`` of one DataFrame partition, with its index; NaN and inf name the partition and labels."""
     import pandas as pd
 
     index = partition_info["number"] if partition_info else None
@@ -327,7 +328,9 @@ def _run(ref, method, x, width):
         return np.asarray(out).astype(np.int64, copy=False)
     out = np.asarray(out, dtype=np.float64)
     if out.shape != (x.shape[0], width):
-        raise ValueError(f"predict_proba gave shape {out.shape} for a block of {x.shape[0]} rows; expected {width} columns.")
+        raise ValueError(
+            f"predict_proba gave shape {out.shape} for a block of {x.shape[0]} rows; expected {width} columns."
+        )
     return out
 
 

@@ -11,10 +11,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from n2d._util.degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
-from n2d._util.sampling import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
 from n2d._util.checks import check_dims, check_epochs, check_float, check_int, check_random_state_param
+from n2d._util.degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
 from n2d._util.device import resolve_device
+from n2d._util.sampling import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
 from n2d._util.threads import narrow_work_limits
 from n2d.autoencoder import AUTOENCODERS, Autoencoder, fit_together, make_autoencoder
 from n2d.cluster import CLUSTERERS, consensus_choice, finds_k, fit_predict, make_clusterer, set_n_clusters
@@ -168,10 +168,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         :mod:`n2d.cluster._select_k`): the knee of the mixture's BIC curve, the
         minimum of BIC or ICL (these three need a mixture clusterer), or the
         highest mean silhouette (any clusterer that takes k). ``"auto"`` is
-        the knee for a mixture (chosen on the paper's datasets: ``docs/guide/own_data.rst``,
-        "How well it works today") and the silhouette otherwise. Candidates are fit on a fixed sample of 4,000 points with
-        one start each; the chosen k is refit on all points with the
-        clusterer's own settings.
+        the knee for a mixture and the silhouette otherwise (the docs page
+        "Clustering your own data" has the evidence). Candidates are fit on a
+        fixed sample of 4,000 points with one start each; the chosen k is
+        refit on all points with the clusterer's own settings.
     n_init : int, default=1
         Number of whole N2D runs (autoencoder, manifold, clusterer). With more
         than one, N2D keeps the run that agrees best with the others (highest
@@ -413,7 +413,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         shared = {"device": device, "verbose": self.verbose}
         updates.update({name: shared[name] for name in getattr(type(est), "_n2d_shares", ())})
         if stage == "autoencoder" and isinstance(est, Autoencoder):
-            updates.update({name: getattr(self, name) for name in _AUTOENCODER_SHORTCUTS if getattr(self, name) is not None})
+            given = {name: getattr(self, name) for name in _AUTOENCODER_SHORTCUTS}
+            updates.update({name: value for name, value in given.items() if value is not None})
         if updates:
             est.set_params(**updates)
         return est
@@ -497,7 +498,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                       lambda d: fit_together(encoders, d), X)
             codes = [e.transform(X) for e in encoders]
         else:
-            codes = [X if e is None else timer.run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders]
+            codes = [
+                X if e is None else timer.run("autoencoder", type(e).__name__, e.fit_transform, X) for e in encoders
+            ]
         self.autoencoder_sources_ = [getattr(e, "weights_source_", None) for e in encoders]
         self.autoencoder_epochs_ = [int(getattr(e, "n_iter_", 0) or 0) for e in encoders]
         return codes
@@ -725,7 +728,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
     @classmethod
     def _n2d_check_state(cls, params: dict, state: dict, check) -> None:
-        """Load-time rules of a saved N2D: the stages chain (input width, code width, manifold rows and width, clusterer input)."""
+        """Load-time rules of a saved N2D: the stages chain (input, code, manifold rows and width, clusterer input)."""
         if params.get("n_clusters") != "auto":
             check.int_("n_clusters", params.get("n_clusters"), low=2)
         if "labels_" not in state:

@@ -154,7 +154,9 @@ def evaluate(y_true, y_pred, metrics=None) -> dict[str, float]:
         if not isinstance(name, str):
             raise TypeError(f"metric names must be strings; got {name!r}.")
         if name in scores:
-            raise ValueError(f"metric name {name!r} is taken by evaluate's own scores {list(scores)[:3]}; pick another.")
+            raise ValueError(
+                f"metric name {name!r} is taken by evaluate's own scores {list(scores)[:3]}; pick another."
+            )
         if not callable(fn):
             raise TypeError(f"metric {name!r} must be a callable (y_true, y_pred) -> float; got {type(fn).__name__}.")
         value = fn(y_true_in, y_pred_in)

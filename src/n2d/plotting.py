@@ -412,10 +412,10 @@ def plot_clusters(
     else:
         axes = [ax] if not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
         if len(axes) != n_panels:
-            raise ValueError(
-                f"ax must be {'a pair of Axes (true classes, predicted clusters) when y_true is given' if two else 'a single Axes'}; "
-                f"got {len(axes)} Axes."
-            )
+            wanted = "a single Axes"
+            if two:
+                wanted = "a pair of Axes (true classes, predicted clusters) when y_true is given"
+            raise ValueError(f"ax must be {wanted}; got {len(axes)} Axes.")
         fig = _root_figure(axes[0])
 
     size = _auto_point_size(n) if point_size is None else float(point_size)

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from n2d._util.provenance import environment, package_versions
 from n2d._util.files import atomic_path
+from n2d._util.provenance import environment, package_versions
 
 __all__ = ["METHODS", "SETTINGS", "Method", "reproduce", "paper_results", "summarize", "markdown_table", "load_runs"]
 
@@ -127,9 +127,9 @@ SETTINGS: dict[str, dict] = {
     "cpu": {"epochs": 50, **_COMMON},  # float32, umap-learn on a CPU (the keys' defaults)
     "paper": {"epochs": 1000, "precision": "float32", "umap": "umap-learn on a CPU", **_COMMON},
 }
-"""``"default"`` is what ``N2D()`` does: ``epochs="auto"`` (2,000 optimizer
-steps up to 10,000 rows, growing as the square root of the rows above), bfloat16 mixed precision where the CPU has it, n2d's
-torch UMAP. ``"paper"`` is the paper's 1000 float32 epochs, for a GPU, with
+"""``"default"`` is what ``N2D()`` does: ``epochs="auto"`` (a number of optimizer
+steps that grows with the rows, see :func:`n2d.autoencoder._training.auto_steps`), bfloat16 mixed
+precision where the CPU has it, n2d's torch UMAP. ``"paper"`` is the paper's 1000 float32 epochs, for a GPU, with
 umap-learn (the paper's library) on a CPU. ``"cpu"`` is the earlier CPU
 setting (50 float32 epochs, umap-learn), under which
 ``benchmarks/results/reproduce-cpu`` was made. Everything else is the paper's and the same for every dataset."""
@@ -179,7 +179,9 @@ def _names(value, allowed, what: str) -> list[str]:
         raise ValueError(f"No {what} given; expected 'all' or a comma-separated list of {', '.join(allowed)}.")
     unknown = [v for v in items if v not in allowed]
     if unknown:
-        raise ValueError(f"Unknown {what} {', '.join(map(repr, unknown))}; expected 'all' or any of {', '.join(allowed)}.")
+        raise ValueError(
+            f"Unknown {what} {', '.join(map(repr, unknown))}; expected 'all' or any of {', '.join(allowed)}."
+        )
     return list(dict.fromkeys(items))
 
 
@@ -242,7 +244,8 @@ class _Log:
 
     def append(self, rec: dict) -> None:
         self.records = [
-            r for r in self.records if (r["dataset"], r["method"], r["seed"]) != (rec["dataset"], rec["method"], rec["seed"])
+            r for r in self.records
+            if (r["dataset"], r["method"], r["seed"]) != (rec["dataset"], rec["method"], rec["seed"])
         ] + [rec]
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -258,7 +261,9 @@ def _check_config(out: Path, setting: str, settings: dict) -> None:
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
-            raise ValueError(f"{path} is not valid JSON; it was not written by n2d reproduce. Choose another --out.") from None
+            raise ValueError(
+                f"{path} is not valid JSON; it was not written by n2d reproduce. Choose another --out."
+            ) from None
         if not isinstance(old, dict) or old.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path} was not written by this version of n2d reproduce. Choose another --out.")
         if old.get("setting") != setting or old.get("settings") != json.loads(json.dumps(settings)):
@@ -397,7 +402,8 @@ def _plot(out: Path, dataset, methods, first_seed: int, settings: dict, device: 
     else:
         (ae,) = _autoencoders(dataset, [first_seed], settings, device, verbose)
         if verbose:
-            print(f"[n2d] {dataset.name}: 2-D UMAP of the autoencoded embedding for the plots ...", file=sys.stderr, flush=True)
+            print(f"[n2d] {dataset.name}: 2-D UMAP of the autoencoded embedding for the plots ...", file=sys.stderr,
+                  flush=True)
         xy = UMAP(n_components=2, n_neighbors=20, min_dist=0.1, random_state=0).fit_transform(ae.transform(dataset.x))
         _save_npy(coords, xy)
     plt = _pyplot()
@@ -441,7 +447,8 @@ def _autoencoders(dataset, seeds: list[int], settings: dict, device: str, verbos
 def _pretrain(dataset, seeds: list[int], settings: dict, device: str, verbose: int) -> dict[int, float]:
     """Train (or load) every seed's autoencoder at once; the per-seed training time by seed."""
     if verbose:
-        print(f"[n2d] {dataset.name}: autoencoders for seeds {seeds}, trained together ...", file=sys.stderr, flush=True)
+        print(f"[n2d] {dataset.name}: autoencoders for seeds {seeds}, trained together ...", file=sys.stderr,
+              flush=True)
     t0 = time.perf_counter()
     aes = _autoencoders(dataset, seeds, settings, device, verbose)
     trained = [s for s, ae in zip(seeds, aes) if ae.weights_source_ not in ("cache", "weights")]
@@ -544,7 +551,8 @@ def reproduce(
             file=sys.stderr,
             flush=True,
         )
-    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="runs", unit="run", disable=not verbose, file=sys.stderr)
+    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="runs", unit="run", disable=not verbose,
+               file=sys.stderr)
     for name in datasets:
         mine = [p for p in todo if p[0] == name]
         if not mine and not plot:
@@ -582,7 +590,9 @@ def reproduce(
                         st: type(getattr(model, st + "_")).__name__ for st in ("autoencoder", "manifold", "clusterer")
                     }
                     if spec.robust:
-                        rec["consensus"] = {"kept_run": model.best_init_, "mean_ari_to_others": model.init_scores_.tolist()}
+                        rec["consensus"] = {
+                            "kept_run": model.best_init_, "mean_ari_to_others": model.init_scores_.tolist(),
+                        }
                     compact = np.int16 if labels.max(initial=0) < 2**15 else np.int64  # 5x smaller results
                     _save_npy(out / "labels" / name / f"{method}-seed{seed}.npy", labels.astype(compact))
                 except (KeyboardInterrupt, MemoryError):

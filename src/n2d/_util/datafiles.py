@@ -184,7 +184,9 @@ def _read_npz(path):
             if len(keys) == 1:
                 xk = keys[0]
             else:
-                raise DataFileError(f"{path} has arrays {keys}; put the features under 'x' (labels optionally under 'y').")
+                raise DataFileError(
+                    f"{path} has arrays {keys}; put the features under 'x' (labels optionally under 'y')."
+                )
         yk = next((k for k in _NPZ_Y if k in z), None)
         return z[xk], (z[yk] if yk else None)
 

@@ -74,7 +74,9 @@ HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 STALE_AFTER = 24 * 3600
 """Seconds after which a temporary that cannot be checked by process id counts as stale."""
 
-_TEMP_FILE_RE = re.compile(r"^\..+\.(?:(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-)?[a-z0-9_]{8}(?:\.[A-Za-z0-9]+)?\.tmp$")
+_TEMP_FILE_RE = re.compile(
+    r"^\..+\.(?:(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-)?[a-z0-9_]{8}(?:\.[A-Za-z0-9]+)?\.tmp$"
+)
 
 
 def pid_alive(pid: int) -> bool:
@@ -138,7 +140,8 @@ def atomic_path(target, suffix: str = ""):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # .<name>.<host>-<pid>-<random><suffix>.tmp: remove_stale_temporaries can tell a killed writer's file
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{HOST_TAG}-{os.getpid()}-", suffix=suffix + ".tmp", dir=target.parent)
+    prefix = f".{target.name}.{HOST_TAG}-{os.getpid()}-"
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:

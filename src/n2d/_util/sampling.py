@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["AUTO_FIT_SAMPLE", "MIN_FIT_SAMPLE", "PLACE_CHUNK", "resolve_fit_sample", "sample_rows", "transform_rest", "predict_rest"]
+__all__ = [
+    "AUTO_FIT_SAMPLE", "MIN_FIT_SAMPLE", "PLACE_CHUNK", "resolve_fit_sample", "sample_rows", "transform_rest",
+    "predict_rest",
+]
 
 AUTO_FIT_SAMPLE = 100_000
 """``fit_sample="auto"``: rows the manifold and the clusterer are fitted on, at most."""

@@ -10,8 +10,8 @@ trains several seeds as one batched model. The modules behind them:
 - ``_keras``: reading the original N2D code's Keras ``.h5`` weights.
 """
 
-from n2d.autoencoder._factory import AUTOENCODERS, make_autoencoder
 from n2d.autoencoder._estimator import Autoencoder, fit_autoencoders, fit_together
+from n2d.autoencoder._factory import AUTOENCODERS, make_autoencoder
 from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
 from n2d.autoencoder._training import train_autoencoder
 

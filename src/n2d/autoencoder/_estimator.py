@@ -23,7 +23,6 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from n2d._util.files import cache_root, fingerprint_array, remove_stale_temporaries
 from n2d._util.checks import (
     check_bool,
     check_dims,
@@ -34,8 +33,9 @@ from n2d._util.checks import (
     seed_from,
 )
 from n2d._util.device import resolve_device, runtime_device
-from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
+from n2d._util.files import cache_root, fingerprint_array, remove_stale_temporaries
 from n2d._util.hardware import PRECISIONS, resolve_precision
+from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
 from n2d.autoencoder._training import AUTO_FVU, auto_epochs, auto_stop_loss, train_autoencoder
 from n2d.autoencoder._weights import _load_state, _read_weights, _read_weights_meta, _write_weights
 from n2d.exceptions import CacheWarning
@@ -419,7 +419,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         n_features = check.int_("n_features_in_", state.get("n_features_in_"), low=1)
         n_components = check.int_("n_components", params.get("n_components"), low=1)
         with torch.device("meta"):
-            expected = {k: tuple(v.shape) for k, v in MLPAutoencoder(n_features, hidden, n_components).state_dict().items()}
+            shapes = MLPAutoencoder(n_features, hidden, n_components).state_dict()
+            expected = {k: tuple(v.shape) for k, v in shapes.items()}
         missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
         if missing or extra:
             check.fail(

@@ -81,7 +81,7 @@ def keras_layer_names(n_hidden: int) -> list[str]:
 
 
 def _torch_keys(n_hidden: int) -> list[str]:
-    """The ``nn.Linear`` of :class:`n2d.autoencoder._networks.MLPAutoencoder` each Keras layer maps to (ReLUs in between)."""
+    """The ``nn.Linear`` of :class:`n2d.autoencoder.MLPAutoencoder` each Keras layer maps to (ReLUs in between)."""
     n = n_hidden + 1
     return [f"encoder.{2 * i}" for i in range(n)] + [f"decoder.{2 * i}" for i in range(n)]
 
@@ -211,7 +211,8 @@ def read_keras_weights(path, dims=None) -> dict:
         for name in expected:
             if arrays[(name, "kernel")].ndim != 2:
                 raise ValueError(
-                    f"{path}: {name}/kernel has shape {arrays[(name, 'kernel')].shape}; expected a 2-D (in, out) kernel."
+                    f"{path}: {name}/kernel has shape {arrays[(name, 'kernel')].shape}; "
+                    "expected a 2-D (in, out) kernel."
                 )
         dims = [arrays[("encoder_0", "kernel")].shape[0]] + [
             arrays[(f"encoder_{i}", "kernel")].shape[1] for i in range(n_hidden + 1)

@@ -96,12 +96,13 @@ class StackedMLPAutoencoder(nn.Module):
     def from_modules(cls, modules) -> StackedMLPAutoencoder:
         """Stack trained or freshly initialised :class:`MLPAutoencoder` s (same architecture)."""
         first = modules[0]
-        dims = [first.encoder[0].in_features] + [l.out_features for l in first.encoder if isinstance(l, nn.Linear)]
+        linears = [layer for layer in first.encoder if isinstance(layer, nn.Linear)]
+        dims = [first.encoder[0].in_features] + [layer.out_features for layer in linears]
         stacked = cls(len(modules), dims[0], dims[1:-1], dims[-1])
         with torch.no_grad():
             for part, ws, bs in (("encoder", stacked.enc_w, stacked.enc_b), ("decoder", stacked.dec_w, stacked.dec_b)):
                 for s, m in enumerate(modules):
-                    linears = [l for l in getattr(m, part) if isinstance(l, nn.Linear)]
+                    linears = [layer for layer in getattr(m, part) if isinstance(layer, nn.Linear)]
                     for w, b, lin in zip(ws, bs, linears):
                         w[s].copy_(lin.weight.T)
                         b[s, 0].copy_(lin.bias)
@@ -114,7 +115,7 @@ class StackedMLPAutoencoder(nn.Module):
             m = MLPAutoencoder(self.dims[0], self.dims[1:-1], self.dims[-1])
             with torch.no_grad():
                 for part, ws, bs in (("encoder", self.enc_w, self.enc_b), ("decoder", self.dec_w, self.dec_b)):
-                    linears = [l for l in getattr(m, part) if isinstance(l, nn.Linear)]
+                    linears = [layer for layer in getattr(m, part) if isinstance(layer, nn.Linear)]
                     for w, b, lin in zip(ws, bs, linears):
                         lin.weight.copy_(w[s].T.cpu())
                         lin.bias.copy_(b[s, 0].cpu())

@@ -20,8 +20,8 @@ from n2d.cluster._factory import (
 )
 
 __all__ = [
-    "CLUSTERERS", "GMM_N_INIT", "HDBSCANClusterer", "TorchGaussianMixture", "consensus_choice", "finds_k", "fit_predict",
-    "make_clusterer", "set_n_clusters",
+    "CLUSTERERS", "GMM_N_INIT", "HDBSCANClusterer", "TorchGaussianMixture", "consensus_choice", "finds_k",
+    "fit_predict", "make_clusterer", "set_n_clusters",
 ]
 
 

@@ -55,7 +55,8 @@ def make_clusterer(name: str, n_clusters: int | None = None, random_state=None, 
         from sklearn.cluster import SpectralClustering
 
         return SpectralClustering(
-            n_clusters=k, affinity="nearest_neighbors", n_neighbors=20, assign_labels="cluster_qr", random_state=random_state
+            n_clusters=k, affinity="nearest_neighbors", n_neighbors=20, assign_labels="cluster_qr",
+            random_state=random_state,
         )
     if name == "agglomerative":
         from sklearn.cluster import AgglomerativeClustering

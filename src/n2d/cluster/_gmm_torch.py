@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from n2d._util.checks import check_int, check_float, check_options, check_random_state_param, seed_from
+from n2d._util.checks import check_float, check_int, check_options, check_random_state_param, seed_from
 from n2d._util.device import resolve_device, runtime_device
 from n2d.cluster._gmm_em import (
     _estimate_log_prob_resp,

@@ -69,7 +69,7 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
 
     @classmethod
     def _n2d_check_state(cls, params: dict, state: dict, check) -> None:
-        """Load-time rules: prediction compares new points with the clustered training points, so same count, labels in range."""
+        """Load-time rules: predict compares new points with the clustered points (same count, labels in range)."""
         if "labels_" not in state and "clustered_points_" not in state:
             return  # unfitted
         d = check.int_("n_features_in_", state.get("n_features_in_"), low=1)

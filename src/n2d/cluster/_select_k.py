@@ -39,7 +39,8 @@ import numpy as np
 
 __all__ = [
     "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "K_RANGE", "KSearch", "SEARCH_N_INIT", "SEARCH_SAMPLE",
-    "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k", "knee_k", "search_k",
+    "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k", "knee_k",
+    "search_k",
 ]
 
 K_RANGE = (2, 30)

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from n2d._util.checks import check_float, check_int, check_options, check_random_state_param
 
+
 class UMAPBase(TransformerMixin, BaseEstimator):
     """What the UMAP stages share: their parameters, validation, and persistence hooks.
 
@@ -97,7 +98,7 @@ class UMAPBase(TransformerMixin, BaseEstimator):
 
     @classmethod
     def _n2d_check_state(cls, params: dict, state: dict, check) -> None:
-        """Load-time rules of a saved UMAP: the embedding, training data and curve parameters agree (see :mod:`n2d.persistence._state`)."""
+        """Load-time rules of a saved UMAP: its embedding, training data and curve parameters agree."""
         if "embedding_" not in state:
             return
         n, c = check.array("embedding_", state["embedding_"], (None, None))

@@ -33,5 +33,7 @@ def make_manifold(name: str, n_components=None, n_neighbors: int = 20, random_st
     if name == "lle":
         from sklearn.manifold import LocallyLinearEmbedding
 
-        return LocallyLinearEmbedding(n_components=n_components or 2, n_neighbors=n_neighbors, random_state=random_state)
+        return LocallyLinearEmbedding(
+            n_components=n_components or 2, n_neighbors=n_neighbors, random_state=random_state
+        )
     raise ValueError(f"Unknown manifold {name!r}; expected one of {MANIFOLDS}, an estimator, or None.")

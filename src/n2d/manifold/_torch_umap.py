@@ -40,21 +40,21 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from n2d._util.checks import check_int, check_options, seed_from
+from n2d._util.device import resolve_device, runtime_device
+from n2d._util.threads import torch_threads
+from n2d.exceptions import N2DWarning
 from n2d.manifold._base import UMAPBase
-from n2d.manifold._knn import knn
-from n2d.manifold._nndescent import KNN_METHODS, nndescent_knn, resolve_knn_method
 from n2d.manifold._graph import (
     find_ab_params,
     membership_graph,
     membership_strengths,
     smooth_knn_dist,
 )
+from n2d.manifold._knn import knn
 from n2d.manifold._layout import _rescale, optimize_layout, spectral_init
+from n2d.manifold._nndescent import KNN_METHODS, nndescent_knn, resolve_knn_method
 from n2d.manifold._transform import _weighted_mean_init, place_points, placement_epochs
-from n2d._util.checks import check_int, check_options, seed_from
-from n2d._util.device import resolve_device, runtime_device
-from n2d._util.threads import torch_threads
-from n2d.exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,9 @@ class TorchUMAP(UMAPBase):
                 dists, indices = nndescent_knn(X, k, init_seed, verbose=bool(self.verbose))
                 dists, indices = dists.to(device), indices.to(device)
             timings["knn"] = _lap(t0, device)
-            self._say(f"TorchUMAP: {k} nearest neighbours ({method}) of {n} points on {device} in {timings['knn']:.2f} s")
+            self._say(
+                f"TorchUMAP: {k} nearest neighbours ({method}) of {n} points on {device} in {timings['knn']:.2f} s"
+            )
 
             t0 = time.perf_counter()
             graph = membership_graph(indices, dists, float(k), float(self.local_connectivity))

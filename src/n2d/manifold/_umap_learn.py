@@ -19,11 +19,11 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from n2d._util.checks import seed_from
+from n2d._util.threads import keep_torch_threads
+from n2d.exceptions import N2DWarning
 from n2d.manifold._base import UMAPBase
 from n2d.manifold._transform import _weighted_mean_init
-from n2d._util.threads import keep_torch_threads
-from n2d._util.checks import seed_from
-from n2d.exceptions import N2DWarning
 
 log = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+from n2d._util.files import file_sha256, set_normal_mode
 from n2d._version import __version__
 from n2d.exceptions import ModelFormatError
-from n2d._util.files import file_sha256, set_normal_mode
 from n2d.persistence._codec import _Decoder, _Encoder
 from n2d.persistence._replace import (
     FORMAT,
@@ -69,7 +69,9 @@ def _library_versions() -> dict:
     import sklearn
     import torch
 
-    versions = {"n2d": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
+    versions = {
+        "n2d": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__,
+    }
     try:
         from importlib.metadata import version
 
@@ -159,7 +161,8 @@ def _check_depth(tree, where: Path) -> None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ModelFormatError(
-                f"{where} nests deeper than {MAX_DEPTH} levels; an n2d manifest never does, so it was edited or corrupted."
+                f"{where} nests deeper than {MAX_DEPTH} levels; an n2d manifest never does, "
+                "so it was edited or corrupted."
             )
         if isinstance(node, dict):
             stack.extend((v, depth + 1) for v in node.values())

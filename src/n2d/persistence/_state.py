@@ -77,7 +77,8 @@ class StateChecker:
         return int(value)
 
     def float_(self, name, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
             self.fail(f"{name} is {value!r}, expected a finite number")
         return float(value)
 
@@ -97,7 +98,8 @@ class StateChecker:
             expected = {"f": "floating-point", "iu": "integer", "biu": "integer"}.get(kinds, kinds)
             self.fail(f"{name} has dtype {value.dtype}, expected {expected}")
         if value.ndim != len(shape) or any(s is not None and s != v for s, v in zip(shape, value.shape)):
-            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+            sizes = ", ".join("any" if s is None else str(s) for s in shape)
+            want = "(" + sizes + ("," if len(shape) == 1 else "") + ")"
             self.fail(f"{name} has shape {value.shape}, expected {want}")
         if finite and value.dtype.kind == "f" and not np.isfinite(value).all():
             self.fail(f"{name} contains NaN or inf")
