@@ -47,10 +47,9 @@ def resolve_precision(precision: str, device) -> str:
     """The precision a training step on ``device`` uses: ``"float32"`` or ``"bfloat16"``.
 
     ``"auto"`` is bfloat16 autocast on a CPU with native bfloat16 matrix
-    instructions (measured to leave clustering accuracy unchanged, see
-    ``benchmarks/cpu_roofline.py`` and the docs' speed page,
-    ``docs/guide/speed.rst``) and float32 everywhere else,
-    GPUs included, where it has not been measured yet.
+    instructions (it leaves clustering accuracy unchanged: the docs' speed
+    page) and float32 everywhere else, GPUs included, where it has not been
+    measured yet.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")

@@ -1,8 +1,8 @@
 """Fitting the manifold and the clusterer on a sample of a large training set.
 
-UMAP's layout and a 10-start mixture cost time in proportion to the rows (the
-layout about 1.1 ms per row on a 2-core CPU, so 20 minutes for a million
-rows), while the clusters they find are already fixed by a sample of 100,000.
+UMAP's layout and a 10-start mixture cost time in proportion to the rows,
+while the clusters they find are already fixed by a sample of 100,000 (the
+docs' big-data page, from ``benchmarks/scale.py``).
 Above :data:`AUTO_FIT_SAMPLE` rows, N2D (``fit_sample="auto"``) therefore fits
 both stages on a random sample and places the other rows the way ``predict``
 places new data: the manifold's ``transform`` (per point, so the result does

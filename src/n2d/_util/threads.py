@@ -3,10 +3,9 @@
 The mixture, k-means and the other clusterers work on the manifold embedding,
 which is narrow (``n_clusters`` columns). Their BLAS calls and OpenMP loops are
 too small to gain from several threads, but on a busy machine the extra threads
-spin at barriers while they wait for a core: scikit-learn's 10-start
-``GaussianMixture`` on 2000 x 10 points took 102 s with 2 BLAS threads on a
-loaded 2-core machine and 2.8 s with one. ``benchmarks/threads_under_load.py``
-measures the effect with and without a competing process.
+spin at barriers while they wait for a core, which can cost far more than the
+work itself. ``benchmarks/threads_under_load.py`` measures the effect with and
+without a competing process (the docs' speed page, "A busy machine").
 """
 
 from __future__ import annotations

@@ -68,20 +68,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     epochs : int or "auto", default="auto"
         Training epochs. ``"auto"`` trains for a number of optimizer steps
         rather than epochs (:func:`~n2d.autoencoder._training.auto_epochs`): 2,000 steps
-        up to 10,000 rows, then growing as the square root of the row count
-        (55 epochs on USPS, 20 on MNIST's 70,000 images), which reaches
-        the paper's accuracy on its 10,000-row datasets at a fraction of its
-        cost; it stops sooner once the reconstruction leaves less than 1% of
-        the data's variance unexplained (:func:`~n2d.autoencoder._training.auto_stop_loss`;
-        pendigits: after 12 to 17 of 49 epochs). See ``docs/guide/speed.rst``,
-        "Training length". An int trains exactly that many epochs; ``1000``
-        is the paper's setting.
+        up to 10,000 rows, then growing as the square root of the row count,
+        and stops sooner once the reconstruction leaves less than 1% of the
+        data's variance unexplained (:func:`~n2d.autoencoder._training.auto_stop_loss`).
+        The docs' speed page ("Training length") has the evidence. An int
+        trains exactly that many epochs; ``1000`` is the paper's setting.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training step. ``"bfloat16"`` is mixed precision
         (bfloat16 matrix products under autocast; float32 weights, optimizer
         and loss). ``"auto"`` uses it on CPUs with native bfloat16 instructions
-        (AVX512-BF16 or AMX), where it is 1.7x faster per step with no
-        measured loss of accuracy, and float32 elsewhere (GPUs included).
+        (AVX512-BF16 or AMX), where it is faster per step without a loss of
+        accuracy (the docs' speed page), and float32 elsewhere (GPUs included).
         Encoding (``transform``) is always float32.
     batch_size : int, default=256
     lr : float, default=1e-3

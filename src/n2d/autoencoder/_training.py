@@ -39,11 +39,10 @@ AUTO_FVU = 0.01
 """``epochs="auto"`` stops once the epoch loss is below this fraction of the data's variance.
 
 The fraction of variance the reconstruction leaves unexplained (MSE over the
-mean per-feature variance). On the paper's image sets the code leaves 13-19%
-unexplained after the step budget (MNIST-test 19%, USPS 13%, MNIST 17%), so
-the rule never fires there; on pendigits (16 features) it falls below 1%
-after 500-750 steps, where accuracy is already at the paper's level
-(``docs/guide/speed.rst``).
+mean per-feature variance). Images keep far more than this unexplained after
+the step budget, so the rule does not fire there; low-dimensional tables reach
+it early, where accuracy has stopped improving (the docs' speed page,
+"Training length", from ``benchmarks/auto_epochs.py``).
 """
 
 
@@ -53,8 +52,8 @@ def auto_steps(n_samples: int) -> int:
     :data:`AUTO_STEPS` up to :data:`AUTO_ROWS` rows, then growing as the
     square root of the row count up to :data:`AUTO_CAP_ROWS`: 2,000 steps for
     the paper's 10,000-row sets, 5,292 for 70,000 rows, 6,325 from 100,000
-    rows on (a million rows: two epochs). The cap keeps the fit time of large
-    sets from growing with the rows (``benchmarks/scale.py``).
+    rows on. The cap keeps the fit time of large sets from growing with the
+    rows (the docs' big-data page).
     """
     rows = min(int(n_samples), AUTO_CAP_ROWS)
     return int(round(AUTO_STEPS * max(1.0, math.sqrt(rows / AUTO_ROWS))))
@@ -65,13 +64,11 @@ def auto_epochs(n_samples: int, batch_size: int, steps: int | None = None) -> in
 
     The rule behind ``Autoencoder(epochs="auto")``. What an autoencoder learns
     depends on how many updates it makes more than on how often it sees each
-    row: on the paper's 10,000-row sets, accuracy stops improving at about
-    2,000 steps (about 50 epochs), far short of the paper's 1000 epochs. A
-    larger set has more to learn, so the target grows, but only as the square
-    root of the rows: MNIST's 70,000 images get 20 epochs instead of 50
-    (MNIST, seed 0: ACC .967 after 2,192 steps, .973 after 4,110, .974 after
-    6,028, .976 after 8,220; ``benchmarks/auto_epochs.py``, summarised in
-    ``docs/guide/speed.rst``). At least one epoch, at most :data:`AUTO_MAX_EPOCHS`.
+    row: on the paper's 10,000-row sets, accuracy stops improving well short
+    of the paper's 1000 epochs. A larger set has more to learn, so the target
+    grows, but only as the square root of the rows (accuracy against steps:
+    ``benchmarks/auto_epochs.py``, summarised in the docs' speed page,
+    "Training length"). At least one epoch, at most :data:`AUTO_MAX_EPOCHS`.
     """
     steps = auto_steps(n_samples) if steps is None else steps
     steps_per_epoch = math.ceil(int(n_samples) / int(batch_size))
@@ -85,8 +82,7 @@ def auto_stop_loss(X, fvu: float | None = None, chunk: int = 65_536) -> float:
     variance unexplained has a code that holds (nearly) all of the data; more
     steps polish the reconstruction, not the code's neighbourhoods. Low-
     dimensional tabular data get there long before the step budget of
-    :func:`auto_epochs` (pendigits' 16 features: after 500-750 of 2,000
-    steps), images never do (MNIST-test, USPS, MNIST: 13-19% after it). The
+    :func:`auto_epochs`, images do not (the docs' speed page). The
     variance is computed in float64, ``chunk`` rows at a time, so a
     memory-mapped array is read once without a float64 copy of it.
 
@@ -171,8 +167,8 @@ def train_autoencoder(
     ``precision="bfloat16"`` runs the forward and backward matrix products under
     bfloat16 autocast; weights, Adam's state and the loss stay float32 (mixed
     precision). It pays on CPUs with native bfloat16 instructions (see
-    :func:`n2d._util.hardware.resolve_precision`), 1.7x per step on a 2-core
-    AMD EPYC with AVX512-BF16 (``benchmarks/cpu_roofline.py``).
+    :func:`n2d._util.hardware.resolve_precision`; measured by
+    ``benchmarks/cpu_roofline.py``, in the docs' speed page).
 
     ``callback(epoch, module, loss)``, if given, is called after every epoch
     (``epoch`` counts from 1), e.g. to record the code at several training lengths.
@@ -249,9 +245,9 @@ def train_autoencoder(
 def _adam(params, lr, on_gpu):
     """Adam in one fused kernel per step where torch has one (CUDA; CPU since torch 2.4).
 
-    On the CPU the fused step took 1.3 ms against the default (foreach) step's
-    5.4 ms for this MLP's parameters, a fifth of the whole training step in
-    bfloat16 (``benchmarks/cpu_roofline.py``). Same update rule, only rounding differs.
+    On the CPU the fused step is several times faster than the default
+    (foreach) step for this MLP's parameters (the docs' speed page, "The
+    training step"). Same update rule, only rounding differs.
     """
     if on_gpu:
         return torch.optim.Adam(params, lr=lr, fused=True)

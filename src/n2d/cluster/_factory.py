@@ -16,9 +16,9 @@ GMM_N_INIT = 10
 """EM restarts of the default Gaussian mixture; the best by likelihood is kept.
 
 The paper's reference code used scikit-learn's single start. One k-means start
-is fragile on short-trained codes (on MNIST-test at 30 epochs, ACC .81 with one
-start and .93 with ten; shared/BASELINES.md). Choosing by likelihood uses no
-labels, and ten starts cost under a second at 10,000 points.
+is fragile on short-trained codes, where a start can merge two classes;
+choosing among ten by likelihood uses no labels and costs little next to the
+other stages (the docs' page "Reproducing the paper" has the figures).
 """
 
 

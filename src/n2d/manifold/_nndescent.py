@@ -1,12 +1,13 @@
 """Approximate nearest neighbours for large fits on the CPU, with pynndescent.
 
-The exact search of :func:`n2d.manifold._knn.knn` costs ``O(n^2 d)``: about 12 s for
-100,000 points on a 2-core CPU, but 20 minutes for a million. Above
+The exact search of :func:`n2d.manifold._knn.knn` costs ``O(n^2 d)``, which is
+seconds at the paper's sizes but grows as the square of the points. Above
 :data:`NNDESCENT_ABOVE` points on the CPU, :class:`~n2d.manifold._torch_umap.TorchUMAP`
 (``knn_method="auto"``) builds its neighbour graph with NN-descent instead,
 from pynndescent (the library umap-learn uses, installed with it), with
 umap-learn's settings. Its recall against the exact neighbours and its time
-are measured by ``benchmarks/knn_recall.py``. On a GPU the exact search stays
+are measured by ``benchmarks/knn_recall.py`` (the docs' big-data page,
+"Neighbours: exact and NN-descent"). On a GPU the exact search stays
 (it is a few large matrix products there). New points (``transform``) are
 always searched exactly, so that a point's placement never depends on the
 other points passed with it.
@@ -25,8 +26,8 @@ NNDESCENT_ABOVE = 200_000
 """``knn_method="auto"`` uses NN-descent on the CPU above this many points.
 
 Below it the exact search is faster than NN-descent plus its just-in-time
-compilation (about 30 s in a fresh process on a 2-core CPU); at 200,000 points
-the exact search takes about 50 s and grows as the square of the points.
+compilation in a fresh process; above it the exact search's quadratic cost
+dominates (``benchmarks/knn_recall.py``; the docs' big-data page).
 """
 
 

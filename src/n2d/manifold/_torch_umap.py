@@ -457,8 +457,8 @@ def _layout_threads(device: torch.device):
     """One torch thread for the layout on the CPU; the GPU's setting untouched.
 
     The layout's per-epoch tensors are small, so extra OpenMP threads buy
-    little, and on a busy machine their spinning barriers made it 20 to 30
-    times slower (pendigits: minutes instead of 15 s). The neighbour search
+    little, and on a busy machine their spinning barriers make it many times
+    slower (the docs' speed page, "A busy machine"). The neighbour search
     before it, one large matrix product, keeps every thread.
     """
     return torch_threads(1) if device.type == "cpu" else contextlib.nullcontext()
