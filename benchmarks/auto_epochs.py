@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import default_data_dir, hardware  # noqa: E402
 
 from n2d import N2D, evaluate, load_dataset  # noqa: E402
+from n2d._util.checks import seed_from  # noqa: E402
 from n2d._util.hardware import resolve_precision  # noqa: E402
 from n2d.autoencoder import MLPAutoencoder  # noqa: E402
 from n2d.autoencoder._training import auto_epochs, train_autoencoder  # noqa: E402
-from n2d._util.checks import seed_from  # noqa: E402
 from n2d.estimator import stage_seeds  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "auto-epochs.jsonl"

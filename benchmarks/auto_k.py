@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import default_data_dir, hardware  # benchmarks/_common.py
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,9 +50,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from n2d import N2D, evaluate, load_dataset
-    from n2d.cluster import HDBSCANClusterer
+    from n2d.cluster import HDBSCANClusterer, make_clusterer
     from n2d.cluster._select_k import CRITERIA, choose_k, search_k
-    from n2d.cluster import make_clusterer
 
     k_range = tuple(int(v) for v in args.k_range.split(","))
     out = Path(args.out)
@@ -93,7 +91,8 @@ def main() -> None:
                 k = choose_k(c, scores)
                 refit = evaluate(ds.y, make(k).fit_predict(emb))  # the chosen k on all points, 10 starts
                 choices[c] = {"k": k, **refit, "scores": {str(j): scores[j] for j in sorted(scores)}}
-            choices["oracle NMI on the sample"].update(evaluate(ds.y, make(choices["oracle NMI on the sample"]["k"]).fit_predict(emb)))
+            choices["oracle NMI on the sample"].update(
+                evaluate(ds.y, make(choices["oracle NMI on the sample"]["k"]).fit_predict(emb)))
             hdb = HDBSCANClusterer().fit(emb)
             hdb_scores = evaluate(ds.y, hdb.labels_)
             rec = {

@@ -43,9 +43,9 @@ def main() -> None:
     args = ap.parse_args()
 
     import n2d
-    from n2d.cluster._select_k import AUTO_WIDTH, K_RANGE, choose_k, search_k
     from n2d.autoencoder import fit_autoencoders
     from n2d.cluster import make_clusterer
+    from n2d.cluster._select_k import AUTO_WIDTH, K_RANGE, choose_k, search_k
     from n2d.estimator import stage_seeds
     from n2d.manifold import TorchUMAP
     from n2d.metrics import evaluate

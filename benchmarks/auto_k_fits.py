@@ -37,8 +37,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from n2d import N2D, evaluate, load_dataset
-    from n2d.cluster._select_k import knee_k, search_k
     from n2d.cluster import make_clusterer
+    from n2d.cluster._select_k import knee_k, search_k
 
     hw = hardware()
     print("hardware:", json.dumps(hw), flush=True)

@@ -27,7 +27,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from _common import default_data_dir, hardware  # benchmarks/_common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -64,8 +63,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from n2d import N2D, evaluate, load_dataset
-    from n2d.cluster._select_k import K_RANGE, SEARCH_SAMPLE, search_k
     from n2d.cluster import make_clusterer
+    from n2d.cluster._select_k import K_RANGE, SEARCH_SAMPLE, search_k
 
     hw = hardware()
     ks = list(range(K_RANGE[0], K_RANGE[1] + 1))

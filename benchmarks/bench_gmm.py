@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,8 +51,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,70000", help="comma list of sample counts")
     ap.add_argument("--n-init", default="1,10", help="comma list of n_init values")
-    ap.add_argument("--devices", default="auto", help="torch devices: 'auto' (cpu, plus cuda if present) or a comma list")
-    ap.add_argument("--threads", type=int, default=None, help="limit torch and BLAS threads (default: library defaults)")
+    ap.add_argument("--devices", default="auto",
+                    help="torch devices: 'auto' (cpu, plus cuda if present) or a comma list")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="limit torch and BLAS threads (default: library defaults)")
     ap.add_argument("--repeats", type=int, default=1, help="fits per setting; the fastest is reported")
     ap.add_argument("--torch-init", default="k-means++", help="comma list of TorchGaussianMixture init_params to time")
     ap.add_argument("--seed", type=int, default=0)
@@ -85,7 +86,8 @@ def main():
         for n in (int(s) for s in args.sizes.split(",")):
             x = make_data(n, args.seed)
             for n_init in (int(s) for s in args.n_init.split(",")):
-                makers = {"sklearn": lambda: GaussianMixture(10, covariance_type="full", n_init=n_init, random_state=args.seed)}
+                makers = {"sklearn": lambda: GaussianMixture(10, covariance_type="full", n_init=n_init,
+                                                             random_state=args.seed)}
                 for dev in devices:
                     for init in args.torch_init.split(","):
                         label = f"torch-{dev}" + ("" if init == "k-means++" else f"[{init}]")

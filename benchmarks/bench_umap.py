@@ -31,9 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
-
 
 
 def load_codes(name: str, data_home, epochs: int, subset, device: str, threads):
@@ -54,7 +52,8 @@ def load_codes(name: str, data_home, epochs: int, subset, device: str, threads):
     t0 = time.perf_counter()
     # The autoencoder N2D(random_state=0) trains, from the weight cache when present (e.g. after
     # `n2d reproduce`), so the comparison runs on exactly the codes of the N2D pipeline.
-    ae = Autoencoder(n_components=ds.n_clusters, epochs=epochs, random_state=stage_seeds(0)[0], device=device, verbose=0)
+    ae = Autoencoder(n_components=ds.n_clusters, epochs=epochs, random_state=stage_seeds(0)[0], device=device,
+                     verbose=0)
     codes = ae.fit_transform(x)
     return codes, y, ds.n_clusters, time.perf_counter() - t0
 
@@ -90,8 +89,7 @@ def main():
 
     import torch
 
-    from n2d.manifold import TorchUMAP
-    from n2d.manifold import UMAP
+    from n2d.manifold import UMAP, TorchUMAP
 
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")

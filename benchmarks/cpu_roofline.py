@@ -133,7 +133,8 @@ def main(argv=None):
               "rounds": args.rounds, "hardware": hardware(native_bf16=cpu_has_native_bf16()), "precisions": {}}
     print(f"{args.dataset}: d={d}, k={k}, batch {args.batch}: {flops / 1e9:.2f} GFLOP per step; "
           f"torch threads {torch.get_num_threads()}")
-    print(f"{'precision':10s} {'peak GFLOP/s':>13s} {'step GEMMs':>11s} {'real step':>10s} {'ms/step':>8s} {'step/GEMMs':>11s}")
+    print(f"{'precision':10s} {'peak GFLOP/s':>13s} {'step GEMMs':>11s} {'real step':>10s} {'ms/step':>8s} "
+          f"{'step/GEMMs':>11s}")
     for p in precisions:
         row = {}
         for what in ("peak", "gemms", "step"):

@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 from speed import umap_compile_seconds
 
@@ -93,7 +92,8 @@ def main():
                 times[side].append(time.perf_counter() - t0)
                 torch.set_num_threads(threads)  # umap-learn's numba resets torch's OpenMP threads
                 scores[side].append(evaluate(y, labels))
-                print(f"{name} {side:5s} run {rep}: {times[side][-1]:6.1f} s  ACC {scores[side][-1]['acc']:.3f}", flush=True)
+                print(f"{name} {side:5s} run {rep}: {times[side][-1]:6.1f} s  ACC {scores[side][-1]['acc']:.3f}",
+                      flush=True)
         row = {"dataset": name, "n_samples": int(codes.shape[0]), "n_clusters": k, "seconds": times, "scores": scores}
         row["median_s"] = {side: statistics.median(v) for side, v in times.items()}
         row["n2d_manifold"] = ours.manifold
@@ -110,14 +110,15 @@ def main():
               f"{r['first_fit_s']['plain']:17.1f} {r['first_fit_s']['n2d']:6.1f} "
               f"{r['first_fit_ratio_n2d_over_plain']:6.2f} {acc['plain']:10.3f} {acc['n2d']:8.3f}")
     print(f"(medians of {args.repeats} alternating runs; first fit adds the {compile_s:.1f} s umap-learn compilation "
-          "to each side that uses umap-learn; n2d's manifold: " + ", ".join(sorted({r['n2d_manifold'] for r in rows})) + ")")
+          "to each side that uses umap-learn; n2d's manifold: "
+          + ", ".join(sorted({r['n2d_manifold'] for r in rows})) + ")")
     hw = hardware()
     print("hardware:", json.dumps(hw))
     now = dt.datetime.now(dt.timezone.utc)
     out = Path(args.out) if args.out else RESULTS / f"cpu-stages-{now.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"command": " ".join(sys.argv), "date": now.isoformat(timespec="seconds"), "umap_compile_seconds": compile_s,
-              "rows": rows, "hardware": hw}
+    record = {"command": " ".join(sys.argv), "date": now.isoformat(timespec="seconds"),
+              "umap_compile_seconds": compile_s, "rows": rows, "hardware": hw}
     out.write_text(json.dumps(record, indent=1))
     print("wrote", out)
 

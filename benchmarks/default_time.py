@@ -97,7 +97,8 @@ def main() -> None:
                 }
                 record["runs"].append(run)
                 stages = "  ".join(f"{k} {v:.1f} s" for k, v in res["seconds"].items())
-                print(f"{name} seed {seed}: {wall:.1f} s wall ({run['epochs']} of {run['epochs_budget']} epochs, {run['precision']}; {stages}); "
+                print(f"{name} seed {seed}: {wall:.1f} s wall ({run['epochs']} of {run['epochs_budget']} epochs, "
+                      f"{run['precision']}; {stages}); "
                       f"ACC {run['acc']:.4f} NMI {run['nmi']:.4f}; load {load_before[0]:.2f} -> "
                       f"{run['load_after'][0]:.2f}", flush=True)
     finally:

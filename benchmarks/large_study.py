@@ -19,7 +19,8 @@ Labels only score. One JSON line per autoencoder seed is appended to ``--out``
 as soon as it is done, so a long study can be read (or resumed with
 ``--ae-seeds``) while it runs.
 
-    python benchmarks/large_study.py --dataset fashion --ae-seeds 0,1,2,3,4 --umap-seeds 3 --umap-learn --neighbors 10,50
+    python benchmarks/large_study.py --dataset fashion --ae-seeds 0,1,2,3,4 --umap-seeds 3 \\
+        --umap-learn --neighbors 10,50
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,8 @@ def main():
         umap_labels = []
         for u in range(args.umap_seeds):
             t0 = time.perf_counter()
-            emb = TorchUMAP(n_components=k, n_neighbors=20, min_dist=0.0, random_state=umap_seed + u).fit_transform(codes)
+            emb = TorchUMAP(n_components=k, n_neighbors=20, min_dist=0.0,
+                            random_state=umap_seed + u).fit_transform(codes)
             t_umap = time.perf_counter() - t0
             labels, t_gmm = gmm(emb, gmm_seed)
             umap_labels.append(labels)
@@ -104,7 +105,8 @@ def main():
                     one = make_clusterer("gmm", k, random_state=gmm_seed + g).set_params(n_init=1).fit(emb)
                     lab = one.predict(emb)
                     starts.append((float(one.score(emb)), lab))
-                    row.setdefault("gmm_starts", []).append({"start": g, "loglik": round(starts[-1][0], 5), **score(lab)})
+                    row.setdefault("gmm_starts", []).append(
+                        {"start": g, "loglik": round(starts[-1][0], 5), **score(lab)})
                 best_ll = int(np.argmax([v for v, _ in starts]))
                 medoid, _ = consensus_choice([lab for _, lab in starts])
                 row["gmm_choice"] = {"by_likelihood": {"start": best_ll, **score(starts[best_ll][1])},
@@ -151,7 +153,8 @@ def summarize(path):
            for cov in sorted({c for r in rows for c in r.get("covariance", {})})},
         "GMM start by likelihood": lambda r: r.get("gmm_choice", {}).get("by_likelihood", {}).get("acc"),
         "GMM start by consensus": lambda r: r.get("gmm_choice", {}).get("by_consensus", {}).get("acc"),
-        "best / worst start": lambda r: ((max(g["acc"] for g in r["gmm_starts"]), min(g["acc"] for g in r["gmm_starts"]))
+        "best / worst start": lambda r: ((max(g["acc"] for g in r["gmm_starts"]),
+                                          min(g["acc"] for g in r["gmm_starts"]))
                                          if r.get("gmm_starts") else None),
     }
     print(f"{rows[0]['dataset']}, autoencoder epochs {rows[0].get('epochs', 'auto')}: ACC per autoencoder seed "

@@ -25,7 +25,6 @@ import time
 
 import numpy as np
 import torch
-
 from _common import default_data_dir, hardware  # benchmarks/_common.py
 
 
@@ -37,10 +36,11 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
 
+    from sklearn.decomposition import PCA
+
     import n2d
     from n2d import load_dataset
     from n2d.manifold import TorchUMAP
-    from sklearn.decomposition import PCA
 
     if args.threads:
         torch.set_num_threads(args.threads)

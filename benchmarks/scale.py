@@ -35,9 +35,9 @@ sys.path.insert(0, str(HERE))
 
 def _fit_one(n: int, features: int, seed: int, codes_out: str | None) -> dict:
     """Child process: generate, fit the default N2D, score; return the record."""
+    import _synthetic
     import numpy as np
 
-    import _synthetic
     from n2d import N2D
     from n2d.metrics import evaluate
 
@@ -136,7 +136,8 @@ def main(argv=None) -> int:
             codes = str(Path(tmp) / f"codes-{n}.npy")
             print(f"\n== n = {n:,} x {args.features}", flush=True)
             rec, rss, outcome = _child(
-                ["--child-fit", str(n), "--features", str(args.features), "--seed", str(args.seed), "--child-codes", codes],
+                ["--child-fit", str(n), "--features", str(args.features), "--seed", str(args.seed),
+                 "--child-codes", codes],
                 None,
             )
             row = {"n": n, "outcome": outcome, "peak_rss_mb": rss, **(rec or {})}
@@ -191,7 +192,8 @@ def _print_row(row: dict) -> None:
 
 
 def _print_table(runs: list[dict]) -> None:
-    print("\n| rows | fit (s) | autoencoder | manifold | clusterer | placement | peak RSS (MB) | ACC | NMI | umap-learn (s) |")
+    print("\n| rows | fit (s) | autoencoder | manifold | clusterer | placement | peak RSS (MB) | ACC | NMI "
+          "| umap-learn (s) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
         if r["outcome"] != "ok":
@@ -201,7 +203,8 @@ def _print_table(runs: list[dict]) -> None:
         u = r.get("umap_learn", {})
         us = f"{u['umap_learn_seconds']:.1f}" if u.get("outcome") == "ok" else u.get("outcome", "")
         print(f"| {r['n']:,} | {r['fit_seconds']:.1f} | {s.get('autoencoder', 0):.1f} | {s.get('manifold', 0):.1f} | "
-              f"{s.get('clusterer', 0):.1f} | {s.get('placement', 0):.1f} | {r['peak_rss_mb']:.0f} | {r['acc']:.3f} | {r['nmi']:.3f} | {us} |")
+              f"{s.get('clusterer', 0):.1f} | {s.get('placement', 0):.1f} | {r['peak_rss_mb']:.0f} | "
+              f"{r['acc']:.3f} | {r['nmi']:.3f} | {us} |")
     ok = [r for r in runs if r["outcome"] == "ok"]
     by_n = {r["n"]: r for r in ok}
     if 100_000 in by_n and 1_000_000 in by_n:

@@ -52,7 +52,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import hardware  # benchmarks/_common.py
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +62,10 @@ FIT_BLOCK = 2**32 - 1
 
 
 class Blobs:
-    """Ten Gaussian blobs in 50 dimensions (sklearn's make_blobs layout); row block ``i`` is drawn from seed (seed, i)."""
+    """Ten Gaussian blobs in 50 dimensions (sklearn's make_blobs layout).
+
+    Row block ``i`` is drawn from seed (seed, i).
+    """
 
     def __init__(self, n_features: int, n_clusters: int, seed: int):
         from sklearn.datasets import make_blobs
@@ -235,7 +237,8 @@ def main() -> None:
         model = N2D(n_clusters=args.clusters, epochs=epochs, device="cpu", random_state=args.seed, verbose=0).fit(x_fit)
         fit_s = time.perf_counter() - t0
         model_dir = model.save(work / "model")
-        record["fit"] = {"rows": args.fit_rows, "seconds": fit_s, "epochs": getattr(model.autoencoder_, "epochs_", None),
+        record["fit"] = {"rows": args.fit_rows, "seconds": fit_s,
+                         "epochs": getattr(model.autoencoder_, "epochs_", None),
                          "ari_train": float(adjusted_rand_score(y_fit, model.labels_))}
         print(f"fit: {args.fit_rows} x {args.features} in {fit_s:.1f} s ({record['fit']['epochs']} epochs), "
               f"ARI {record['fit']['ari_train']:.3f}", flush=True)

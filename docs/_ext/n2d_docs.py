@@ -139,7 +139,8 @@ def cli_reference_lines() -> list[str]:
     for action in parser._actions:
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
             continue
-        lines += [f".. option:: {_option_signature(formatter, action)}", "", "   " + _escape(_help(formatter, action)), ""]
+        lines += [f".. option:: {_option_signature(formatter, action)}", "",
+                  "   " + _escape(_help(formatter, action)), ""]
     for sub_action in _subparsers(parser):
         helps = {a.dest: a.help for a in sub_action._choices_actions}
         for name, sub in sub_action.choices.items():
