@@ -136,7 +136,8 @@ def test_weight_files_are_found_by_either_name(blobs, tmp_path, monkeypatch):
                  str(tmp_path / "weights" / "blobs-2-ae_weights.safetensors")):
         other = nd.n2d(x, nclust=3, **SMALL).preTrainEncoder(weights=name)
         np.testing.assert_array_equal(other.autoencoder.transform(x), codes)
-    with pytest.raises(FileNotFoundError, match=r"'nope-1000-ae_weights.h5' not found; looked for nope-1000-ae_weights.h5, "
+    with pytest.raises(FileNotFoundError, match=r"'nope-1000-ae_weights.h5' not found; "
+                                                 r"looked for nope-1000-ae_weights.h5, "
                                                  r"nope-1000-ae_weights.safetensors, weights/nope-1000-ae_weights.h5"):
         cluster.preTrainEncoder(weights="nope-1000-ae_weights.h5")
     # weights for another architecture are refused, naming the layer

@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from n2d.autoencoder import _training
-from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder
+from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder, _training
 from n2d.exceptions import CUDAGraphWarning
 
 N_ROWS, BATCH, EPOCHS = 1100, 256, 4  # 4 full batches and a partial one per epoch

@@ -1,4 +1,7 @@
-"""n2d.dask: prediction on a real Dask cluster (two worker processes), lazily and without pickling the model (issue 14)."""
+"""n2d.dask: prediction on a real Dask cluster (two worker processes).
+
+Lazily and without pickling the model (issue 14).
+"""
 
 import importlib
 import shutil
@@ -197,7 +200,8 @@ def test_one_dimensional_array_is_refused(model_dir, x):
 def test_unknown_chunk_sizes_are_refused(model_dir, x):
     X = da.from_array(x, chunks=(100, 8))
     X = X[X[:, 0] > -1e9]  # a boolean mask: the row counts are unknown until computed
-    with pytest.raises(ValueError, match=r"unknown chunk sizes.*X\.compute_chunk_sizes\(\).*to_dask_array\(lengths=True\)"):
+    with pytest.raises(ValueError, match=r"unknown chunk sizes.*X\.compute_chunk_sizes\(\)"
+                                         r".*to_dask_array\(lengths=True\)"):
         n2d_dask.predict(model_dir, X)
 
 

@@ -25,7 +25,8 @@ def test_n2d_on_pendigits_reaches_a_sensible_accuracy(pendigits):
     scores = evaluate(y, labels)
     assert scores["acc"] >= 0.80, scores
     assert scores["nmi"] >= 0.75, scores
-    # out-of-sample path on the training data agrees with the fit (>= 98%: UMAP re-places a training point near, not exactly at, its fitted position)
+    # out-of-sample path on the training data agrees with the fit (>= 98%: UMAP re-places a training point near,
+    # not exactly at, its fitted position)
     agree = (model.predict(x) == labels).mean()
     assert agree >= 0.98, f"predict agrees with labels_ on only {agree:.3%}"
     assert set(model.timings_) == {"autoencoder", "manifold", "clusterer"}

@@ -11,7 +11,8 @@ from n2d import evaluate
 def test_evaluate_takes_extra_metrics_by_name():
     y = np.array([0, 0, 1, 1, 2, 2])
     p = np.array([1, 1, 0, 0, 2, 0])
-    scores = evaluate(y, p, metrics={"ami": adjusted_mutual_info_score, "f1": lambda t, q: f1_score(t, q, average="macro")})
+    scores = evaluate(y, p, metrics={"ami": adjusted_mutual_info_score,
+                                     "f1": lambda t, q: f1_score(t, q, average="macro")})
     assert list(scores) == ["acc", "nmi", "ari", "ami", "f1"]
     assert scores["ami"] == pytest.approx(adjusted_mutual_info_score(y, p))
     assert scores["f1"] == pytest.approx(f1_score(y, p, average="macro"))

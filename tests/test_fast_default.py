@@ -11,6 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from n2d import N2D, Autoencoder
 from n2d._util import hardware as _hardware
+from n2d.autoencoder import MLPAutoencoder
 from n2d.autoencoder._training import (
     AUTO_MAX_EPOCHS,
     AUTO_STEPS,
@@ -19,9 +20,7 @@ from n2d.autoencoder._training import (
     auto_steps,
     train_autoencoder,
 )
-from n2d.autoencoder import MLPAutoencoder
 from n2d.cluster import fit_predict
-
 
 # --------------------------------------------------------------------------- #
 # epochs="auto"
@@ -90,8 +89,7 @@ def test_auto_epochs_stop_once_the_loss_reaches_the_variance_fraction(blobs, mon
 def test_stacked_models_stop_one_by_one_and_equal_their_single_runs(pendigits_small):
     import torch
 
-    from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder
-    from n2d.autoencoder import train_autoencoder
+    from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder, train_autoencoder
 
     x = torch.from_numpy(pendigits_small[0])
     seeds = [0, 11, 22]
@@ -110,7 +108,8 @@ def test_stacked_models_stop_one_by_one_and_equal_their_single_runs(pendigits_sm
     alone = []
     for s in seeds:
         m = fresh(s)
-        alone.append((m, train_autoencoder(m, x, generator=torch.Generator().manual_seed(s), stop_loss=stop, **settings)))
+        alone.append(
+            (m, train_autoencoder(m, x, generator=torch.Generator().manual_seed(s), stop_loss=stop, **settings)))
     stacked = StackedMLPAutoencoder.from_modules([fresh(s) for s in seeds])
     histories = train_autoencoder(
         stacked, x, generator=[torch.Generator().manual_seed(s) for s in seeds], stop_loss=stop, **settings
@@ -179,7 +178,8 @@ def test_bfloat16_step_keeps_float32_weights_and_learns():
 
 def test_bfloat16_autoencoder_records_its_precision_and_encodes_in_float32(blobs):
     x, _ = blobs
-    ae = Autoencoder(3, hidden_dims=(16,), epochs=3, precision="bfloat16", random_state=0, cache=False, verbose=0).fit(x)
+    ae = Autoencoder(3, hidden_dims=(16,), epochs=3, precision="bfloat16", random_state=0, cache=False,
+                     verbose=0).fit(x)
     assert ae.precision_ == "bfloat16"
     assert ae.transform(x).dtype == np.float32
 

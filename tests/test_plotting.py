@@ -217,7 +217,8 @@ def test_plot_clusters_rejects_mismatched_target_names(grouped):
 def test_plotting_needs_matplotlib(grouped, monkeypatch):
     xy, pred, y = grouped
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
-    with pytest.raises(ImportError, match=r"n2d.plotting needs matplotlib, which is not installed: pip install matplotlib"):
+    with pytest.raises(ImportError,
+                       match=r"n2d.plotting needs matplotlib, which is not installed: pip install matplotlib"):
         plot_clusters(xy, pred, y)
 
 

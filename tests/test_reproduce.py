@@ -100,7 +100,8 @@ def test_reproduce_drops_a_half_written_last_line(study, tmp_path, capsys):
 def test_reproduce_refuses_to_mix_settings(study, capsys):
     out, _ = study
     before = (out / "runs.jsonl").read_bytes()
-    assert main(["reproduce", "--datasets", "pendigits", "--epochs", "3", "--n-samples", "600", "-q", "--out", str(out)]) == 2
+    args = ["reproduce", "--datasets", "pendigits", "--epochs", "3", "--n-samples", "600", "-q", "--out", str(out)]
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert "holds runs made with the 'default' setting" in err and "Use another --out" in err
     assert (out / "runs.jsonl").read_bytes() == before
@@ -176,7 +177,8 @@ def test_paper_results_file_has_the_n2d_row():
 def test_markdown_table_formats_mean_std_and_paper():
     summary = rp.summarize(
         [
-            {"dataset": "usps", "method": "n2d", "seed": s, "status": "ok", "acc": a, "nmi": 0.9, "ari": 0.8, "seconds": 1.0}
+            {"dataset": "usps", "method": "n2d", "seed": s, "status": "ok", "acc": a, "nmi": 0.9, "ari": 0.8,
+             "seconds": 1.0}
             for s, a in enumerate([0.95, 0.97])
         ]
     )

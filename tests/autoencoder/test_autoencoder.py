@@ -15,13 +15,13 @@ def _ae(tmp_path, **kw):
 
 def test_mlp_autoencoder_architecture_is_the_papers():
     m = MLPAutoencoder(784, (500, 500, 2000), 10)
-    enc = [(l.in_features, l.out_features) for l in m.encoder if isinstance(l, torch.nn.Linear)]
-    dec = [(l.in_features, l.out_features) for l in m.decoder if isinstance(l, torch.nn.Linear)]
+    enc = [(layer.in_features, layer.out_features) for layer in m.encoder if isinstance(layer, torch.nn.Linear)]
+    dec = [(layer.in_features, layer.out_features) for layer in m.decoder if isinstance(layer, torch.nn.Linear)]
     assert enc == [(784, 500), (500, 500), (500, 2000), (2000, 10)]
     assert dec == [(10, 2000), (2000, 500), (500, 500), (500, 784)]
     # ReLU between layers, linear code and output
     assert isinstance(m.encoder[-1], torch.nn.Linear) and isinstance(m.decoder[-1], torch.nn.Linear)
-    assert sum(isinstance(l, torch.nn.ReLU) for l in m.encoder) == 3
+    assert sum(isinstance(layer, torch.nn.ReLU) for layer in m.encoder) == 3
 
 
 def test_glorot_init_and_zero_bias_are_seeded():
@@ -39,7 +39,8 @@ def test_training_reduces_loss(pendigits_small):
     x = torch.from_numpy(pendigits_small[0])
     m = MLPAutoencoder(16, (32,), 4)
     m.reset_parameters(torch.Generator().manual_seed(0))
-    hist = train_autoencoder(m, x, epochs=10, batch_size=128, lr=1e-3, generator=torch.Generator().manual_seed(0), progress=False)
+    hist = train_autoencoder(m, x, epochs=10, batch_size=128, lr=1e-3, generator=torch.Generator().manual_seed(0),
+                             progress=False)
     assert len(hist) == 10 and hist[-1] < 0.5 * hist[0]
 
 
@@ -351,7 +352,8 @@ def test_several_seeds_fill_and_reuse_the_cache(tmp_path, pendigits_small):
     from n2d.autoencoder import fit_autoencoders
 
     x = pendigits_small[0]
-    params = dict(n_components=4, hidden_dims=(32, 16), epochs=3, batch_size=64, device="cpu", verbose=0, cache_dir=tmp_path)
+    params = dict(n_components=4, hidden_dims=(32, 16), epochs=3, batch_size=64, device="cpu", verbose=0,
+                  cache_dir=tmp_path)
     first = _ae(tmp_path, epochs=3, random_state=5).fit(x)  # seed 5 cached beforehand
     aes = fit_autoencoders(x, [5, 6], **params)
     assert [a.weights_source_ for a in aes] == ["cache", "trained"]

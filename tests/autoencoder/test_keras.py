@@ -14,10 +14,10 @@ import sys
 import numpy as np
 import pytest
 
-h5py = pytest.importorskip("h5py")
-
 from n2d import Autoencoder
 from n2d.autoencoder._keras import is_hdf5, read_keras_weights
+
+h5py = pytest.importorskip("h5py")  # n2d imports h5py only when it reads a file, so n2d can be imported first
 
 N_FEATURES, HIDDEN, K = 16, (500, 500, 2000), 6
 
@@ -147,7 +147,8 @@ def _copy_renaming(src, dst, old, new):
     with h5py.File(src, "r") as fin, h5py.File(dst, "w") as fout:
         for k, v in fin.attrs.items():
             fout.attrs[k] = v
-        fout.attrs["layer_names"] = np.array([(new if _str(n) == old else _str(n)).encode() for n in fin.attrs["layer_names"]])
+        fout.attrs["layer_names"] = np.array(
+            [(new if _str(n) == old else _str(n)).encode() for n in fin.attrs["layer_names"]])
         for name in fin:
             fin.copy(fin[name], fout, name=new if name == old else name)
 

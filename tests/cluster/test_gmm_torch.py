@@ -16,8 +16,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from n2d.cluster import _gmm_em
-from n2d.cluster import TorchGaussianMixture
+from n2d.cluster import TorchGaussianMixture, _gmm_em
 from n2d.cluster._gmm_em import (
     _compute_precision_cholesky,
     _estimate_gaussian_parameters,
@@ -172,7 +171,9 @@ def test_m_step_statistics_match_weighted_numpy():
     rng = np.random.RandomState(1)
     x = rng.normal(size=(40, 3))
     resp = rng.dirichlet(np.ones(4), size=40)
-    nk, means, covs = (t.numpy() for t in _estimate_gaussian_parameters(torch.from_numpy(x), torch.from_numpy(resp), 1e-3))
+    nk, means, covs = (
+        t.numpy() for t in _estimate_gaussian_parameters(torch.from_numpy(x), torch.from_numpy(resp), 1e-3)
+    )
     eps = 10 * np.finfo(np.float64).eps
     np.testing.assert_allclose(nk, resp.sum(0) + eps)
     for k in range(4):
@@ -241,7 +242,9 @@ def test_same_seed_gives_identical_results(init_params, overlapping):
 
 def test_different_seeds_can_differ(overlapping):
     x = overlapping[0]
-    fits = [TorchGaussianMixture(5, init_params="random_from_data", random_state=s, device="cpu").fit(x) for s in range(4)]
+    fits = [
+        TorchGaussianMixture(5, init_params="random_from_data", random_state=s, device="cpu").fit(x) for s in range(4)
+    ]
     assert any(not np.allclose(f.means_, fits[0].means_) for f in fits[1:])
 
 
@@ -295,7 +298,9 @@ def test_methods_shapes_and_dtypes(separated):
     samples = est.score_samples(x[:7])
     assert samples.shape == (7,) and samples.dtype == np.float64
     assert est.score(x) == pytest.approx(est.score_samples(x).mean())
-    for name, shape in [("weights_", (4,)), ("means_", (4, 5)), ("covariances_", (4, 5, 5)), ("precisions_cholesky_", (4, 5, 5))]:
+    for name, shape in [
+        ("weights_", (4,)), ("means_", (4, 5)), ("covariances_", (4, 5, 5)), ("precisions_cholesky_", (4, 5, 5))
+    ]:
         value = getattr(est, name)
         assert isinstance(value, np.ndarray) and value.dtype == np.float64 and value.shape == shape, name
     assert isinstance(est.converged_, bool) and isinstance(est.n_iter_, int) and isinstance(est.lower_bound_, float)
@@ -366,17 +371,21 @@ def test_rejects_fewer_samples_than_components():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"n_components": 0}, f"The 'n_components' parameter of {_NAME} must be an int in the range [1, inf). Got 0 instead."),
-        ({"reg_covar": -1}, f"The 'reg_covar' parameter of {_NAME} must be a float in the range [0.0, inf]. Got -1 instead."),
+        ({"n_components": 0},
+         f"The 'n_components' parameter of {_NAME} must be an int in the range [1, inf). Got 0 instead."),
+        ({"reg_covar": -1},
+         f"The 'reg_covar' parameter of {_NAME} must be a float in the range [0.0, inf]. Got -1 instead."),
         ({"init_params": "foo"}, "The 'init_params' parameter of TorchGaussianMixture must be a str among"),
-        ({"dtype": "float16"}, f"The 'dtype' parameter of {_NAME} must be a str among {{'float32', 'float64'}}. Got 'float16' instead."),
+        ({"dtype": "float16"},
+         f"The 'dtype' parameter of {_NAME} must be a str among {{'float32', 'float64'}}. Got 'float16' instead."),
         ({"tol": -1e-3}, "The 'tol' parameter"),
         ({"max_iter": -1}, "The 'max_iter' parameter"),
         ({"n_init": 0}, "The 'n_init' parameter"),
         ({"random_state": "seed"}, "The 'random_state' parameter"),
         ({"verbose": -1}, "The 'verbose' parameter"),
         ({"device": "tpu"}, "device must be one of"),
-        ({"means_init": np.zeros((3, 3))}, "The parameter 'means_init' should have the shape of (2, 2), but got (3, 3)"),
+        ({"means_init": np.zeros((3, 3))},
+         "The parameter 'means_init' should have the shape of (2, 2), but got (3, 3)"),
     ],
 )
 def test_rejects_bad_parameters_at_fit(params, message):
@@ -473,7 +482,8 @@ def test_weighted_sampling_follows_the_running_sum():
     u = torch.tensor([0.0, 0.2, 0.25, 0.26, 0.99], dtype=torch.float64)
     # running sums 0, 1, 1, 4, 4 of a total of 4: targets 0, 0.8, 1, 1.04, 3.96
     assert _sample_by_weight(w, w.sum(), u).tolist() == [0, 1, 1, 3, 3]
-    assert _sample_by_weight(torch.zeros(5, dtype=torch.float64), torch.zeros((), dtype=torch.float64), u).tolist() == [0] * 5
+    zero = torch.zeros((), dtype=torch.float64)
+    assert _sample_by_weight(torch.zeros(5, dtype=torch.float64), zero, u).tolist() == [0] * 5
     rng = torch.Generator().manual_seed(0)
     w = torch.rand(10_000, generator=rng, dtype=torch.float64) ** 4
     u = torch.rand(200, generator=rng, dtype=torch.float64)

@@ -25,6 +25,8 @@ from sklearn.mixture import GaussianMixture
 
 import n2d.autoencoder
 from n2d import N2D, Autoencoder, TorchUMAP, cluster_acc, evaluate
+from n2d.cli import main
+from n2d.cluster import CLUSTERERS, HDBSCANClusterer, finds_k
 from n2d.cluster._select_k import (
     AUTO_WIDTH,
     CRITERIA,
@@ -36,8 +38,6 @@ from n2d.cluster._select_k import (
     check_k_range,
     search_k,
 )
-from n2d.cli import main
-from n2d.cluster import CLUSTERERS, HDBSCANClusterer, finds_k
 from n2d.exceptions import ModelFormatError
 
 SMALL = dict(hidden_dims=(16,), epochs=2, device="cpu", random_state=0, verbose=0)
@@ -118,10 +118,13 @@ def no_training(monkeypatch):
         (dict(k_range=(2, 5.0)), None, r"'k_range'.*must hold two ints"),
         (dict(k_range=("2", "5")), None, r"'k_range'.*must hold two ints"),
         (dict(k_range=(True, 5)), None, r"'k_range'.*must hold two ints"),
-        (dict(k_range=(5, 8)), 4, r"n_clusters='auto' needs at least as many samples as the smallest candidate k.*4 samples"),
+        (dict(k_range=(5, 8)), 4,
+         r"n_clusters='auto' needs at least as many samples as the smallest candidate k.*4 samples"),
         (dict(clusterer=DBSCAN()), None, r"DBSCAN takes no number of clusters \(no 'n_clusters' or 'n_components'"),
-        (dict(clusterer="kmeans", k_criterion="bic"), None, r"k_criterion='bic' needs a mixture.*KMeans.*k_criterion='silhouette'"),
-        (dict(clusterer=KMeans(n_init=1), k_criterion="icl"), None, r"k_criterion='icl' needs a mixture.*KMeans.*'silhouette'"),
+        (dict(clusterer="kmeans", k_criterion="bic"), None,
+         r"k_criterion='bic' needs a mixture.*KMeans.*k_criterion='silhouette'"),
+        (dict(clusterer=KMeans(n_init=1), k_criterion="icl"), None,
+         r"k_criterion='icl' needs a mixture.*KMeans.*'silhouette'"),
         (dict(k_criterion="aic"), None, r"'k_criterion' parameter of N2D must be 'auto' or one of.*'aic'"),
         (dict(n_clusters="Auto"), None, r"'n_clusters' parameter of N2D.*'Auto'"),
         (dict(n_clusters="10"), None, r"'n_clusters' parameter of N2D.*'10'"),
@@ -368,7 +371,8 @@ def _narrow_points(arrays):
 @pytest.mark.parametrize(
     "manifest_fn, arrays_fn, message",
     [
-        (None, _cut("model.clusterer_.clustered_labels_"), r"clustered_labels_ has \d+ entries but clustered_points_ has"),
+        (None, _cut("model.clusterer_.clustered_labels_"),
+         r"clustered_labels_ has \d+ entries but clustered_points_ has"),
         (None, _shift_labels, r"clustered_labels_ must lie in \[0, 3\)"),
         (lambda m: _clusterer_state(m).__setitem__("n_clusters_", 1), None, r"clustered_labels_ must lie in \[0, 1\)"),
         (lambda m: _clusterer_state(m).__setitem__("n_clusters_", -1), None, r"n_clusters_ is -1"),
@@ -616,7 +620,10 @@ def test_search_k_fits_candidates_on_a_sample_and_the_chosen_k_on_all(embedding)
 
 def test_search_k_sample_is_reproducible_and_not_kept_by_default(embedding):
     x, _ = embedding
-    make = lambda k: KMeans(n_clusters=k, n_init=1, random_state=0)
+
+    def make(k):
+        return KMeans(n_clusters=k, n_init=1, random_state=0)
+
     a = search_k(x, make, (2, 4), "silhouette", random_state=3, sample_size=50, keep_labels=True)
     b = search_k(x, make, (2, 4), "silhouette", random_state=3, sample_size=50, keep_labels=True)
     np.testing.assert_array_equal(a.sample, b.sample)
@@ -647,7 +654,10 @@ def test_search_k_with_a_mixture_scores_all_criteria(embedding):
 
 def test_search_k_rejects_bad_ranges_and_criteria(embedding):
     x, _ = embedding
-    make = lambda k: KMeans(n_clusters=k, n_init=1)
+
+    def make(k):
+        return KMeans(n_clusters=k, n_init=1)
+
     with pytest.raises(ValueError, match="more than the 200 samples"):
         search_k(x, make, (2, 201), "silhouette")
     with pytest.raises(ValueError, match="k_criterion='icl' needs a mixture.*KMeans"):

@@ -15,11 +15,11 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
+from n2d.exceptions import N2DWarning
 from n2d.manifold import TorchUMAP
 from n2d.manifold._graph import find_ab_params, membership_graph, smooth_knn_dist
 from n2d.manifold._knn import knn
 from n2d.manifold._layout import make_epochs_per_sample, optimize_layout, spectral_init
-from n2d.exceptions import N2DWarning
 from n2d.metrics import cluster_acc
 
 SEEDS = (0, 1)

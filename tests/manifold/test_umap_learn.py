@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
 
-from n2d.manifold._transform import _weighted_mean_init
 from n2d.exceptions import N2DWarning
 from n2d.manifold import UMAP, make_manifold
+from n2d.manifold._transform import _weighted_mean_init
 
 
 @pytest.fixture(scope="module")

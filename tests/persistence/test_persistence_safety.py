@@ -213,7 +213,8 @@ def test_autoencoder_is_not_built_from_tampered_hidden_dims(fitted, tmp_path, mo
     built = []
     real = n2d.autoencoder.MLPAutoencoder
     monkeypatch.setattr(n2d.autoencoder, "MLPAutoencoder", lambda *a: built.append(a) or real(*a))
-    with pytest.raises(ModelFormatError, match=r"hidden_dims is|do not fit the architecture|weight encoder.0.weight has shape \(16, 8\)"):
+    with pytest.raises(ModelFormatError, match=r"hidden_dims is|do not fit the architecture|"
+                                               r"weight encoder.0.weight has shape \(16, 8\)"):
         N2D.load(path)
     assert built == []  # no network was allocated
 
@@ -261,7 +262,8 @@ def _fix_declared_shapes(arrays_holder):
 @pytest.mark.parametrize(
     "key, change, message",
     [
-        ("model.manifold_.fit_data_", lambda a: a[: len(a) // 2], r"fit_data_ has shape \(150, 3\), expected \(300, 3\)"),
+        ("model.manifold_.fit_data_", lambda a: a[: len(a) // 2],
+         r"fit_data_ has shape \(150, 3\), expected \(300, 3\)"),
         ("model.manifold_.embedding_", lambda a: a[:, :2], "embedding_ has 2 columns but n_components is 3"),
         ("model.clusterer_.means_", lambda a: a[:2], r"means_ has shape \(2, 3\), expected \(3, 3\)"),
         ("model.clusterer_.covariances_", lambda a: a[:, :2], r"covariances_ has shape \(3, 2, 3\)"),
