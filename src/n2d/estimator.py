@@ -59,6 +59,7 @@ class _Run:
     n_clusters: int
     search: object  # the k search's result, or None
     fitted_rows: int
+    adjustments: dict  # {"stage.parameter": value used} where a stage had to change a setting to run
 
 
 class _StageTimer:
@@ -240,6 +241,12 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     fit_sample_size_ : int
         Rows the manifold and the clusterer were fitted on (all rows unless
         ``fit_sample`` applied).
+    adjustments_ : dict
+        Settings a stage had to change to run on this data, as
+        ``{"stage.parameter": value used}`` (empty when none did), each
+        announced by an :class:`~n2d.exceptions.AdjustmentWarning`: e.g.
+        ``"clusterer.reg_covar"`` when the mixture's covariances were singular
+        and it was refitted with a larger ridge (:mod:`n2d.cluster._fit`).
     init_scores_ : ndarray of shape (n_init,)
         Each run's mean agreement (ARI) with the other runs; the kept run,
         ``best_init_``, has the highest. ``[1.0]`` when ``n_init=1``.
@@ -513,7 +520,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         emb = self._embed_code(manifold, code, sample, timer)
         # The clusterer sees the sample only if it can label the other rows.
         part = sample if (sample is not None and hasattr(clusterer, "predict")) else None
+        reg_covar = getattr(clusterer, "reg_covar", None)
         clusterer, labels, search = self._cluster(clusterer, emb, part, timer)
+        adjustments = {}
+        if reg_covar is not None and getattr(clusterer, "reg_covar", reg_covar) != reg_covar:
+            adjustments["clusterer.reg_covar"] = float(clusterer.reg_covar)  # raised on singular covariances
         labels = same_labels_for_same_rows(groups, code, emb, np.asarray(labels), k_min)
         labels = np.asarray(labels).astype(np.int64, copy=False)
         if search is not None:
@@ -523,7 +534,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             k = self.n_clusters
         fitted_rows = code.shape[0] if sample is None else int(sample.size)
-        return _Run(encoder, manifold, clusterer, emb, labels, k, search, fitted_rows)
+        return _Run(encoder, manifold, clusterer, emb, labels, k, search, fitted_rows, adjustments)
 
     def _embed_code(self, manifold, code, sample, timer) -> np.ndarray:
         """The manifold coordinates of every row: fitted on the sample and the rest placed, or fitted on all."""
@@ -577,6 +588,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self.autoencoder_, self.manifold_, self.clusterer_ = run.autoencoder, run.manifold, run.clusterer
         self.embedding_, self.labels_, self.fit_sample_size_ = run.embedding, run.labels, run.fitted_rows
         self.n_clusters_ = int(run.n_clusters)
+        self.adjustments_ = dict(run.adjustments)
         for name in ("k_candidates_", "k_scores_", "k_criterion_", "k_all_scores_"):
             self.__dict__.pop(name, None)  # a refit without a search keeps none of an earlier one's
         if run.search is not None:
@@ -734,6 +746,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         if "labels_" not in state:
             return
         (n,) = check.array("labels_", state["labels_"], (None,), kinds="iu")
+        adjustments = state.get("adjustments_", {})
+        if not isinstance(adjustments, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in adjustments.values()
+        ):
+            check.fail("adjustments_ is not a mapping of settings to numbers")
         if "k_candidates_" in state:
             (m,) = check.array("k_candidates_", state["k_candidates_"], (None,), kinds="iu")
             check.array("k_scores_", state.get("k_scores_"), (m,), finite=False)

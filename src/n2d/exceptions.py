@@ -46,3 +46,15 @@ class DegenerateDataWarning(N2DWarning):
     identical points apart or stay empty. n2d still gives identical input rows
     identical labels.
     """
+
+
+class StageError(ValueError):
+    """A stage failed on this data; the message names the stage, the cause and the parameter to change."""
+
+
+class AdjustmentWarning(N2DWarning):
+    """A stage could not run as configured on this data and ran with an adjusted setting.
+
+    N2D records every adjustment in its ``adjustments_`` attribute (and ``n2d
+    cluster`` in ``result.json``).
+    """

@@ -8,7 +8,7 @@ k-means, spectral and agglomerative clustering.
 
 from __future__ import annotations
 
-__all__ = ["CLUSTERERS", "GMM_N_INIT", "consensus_choice", "finds_k", "fit_predict", "make_clusterer", "set_n_clusters"]
+__all__ = ["CLUSTERERS", "GMM_N_INIT", "finds_k", "make_clusterer", "set_n_clusters"]
 
 CLUSTERERS = ("gmm", "kmeans", "spectral", "agglomerative", "hdbscan")
 
@@ -65,62 +65,6 @@ def make_clusterer(name: str, n_clusters: int | None = None, random_state=None, 
     raise ValueError(f"Unknown clusterer {name!r}; expected one of {CLUSTERERS} or an object with fit_predict.")
 
 
-def fit_predict(clusterer, X, *, progress: bool = False):
-    """Fit the clusterer stage on the embedding ``X`` and return its labels.
-
-    Narrow data runs with one BLAS/OpenMP thread (:func:`n2d._util.threads.narrow_work_limits`).
-    With ``progress``, a scikit-learn ``GaussianMixture`` with several starts
-    shows a bar over its starts: they run one at a time, sharing one random
-    generator, and the best by likelihood is kept, exactly as
-    ``GaussianMixture(n_init=...)`` does it, so the fitted mixture and labels
-    are the same.
-    """
-    from n2d._util.threads import narrow_work_limits
-
-    with narrow_work_limits(X.shape[1]):
-        if progress and _is_sklearn_gmm(clusterer) and clusterer.n_init > 1:
-            return _gmm_starts_with_progress(clusterer, X)
-        return clusterer.fit_predict(X)
-
-
-def _is_sklearn_gmm(est) -> bool:
-    from sklearn.mixture import GaussianMixture
-
-    return type(est) is GaussianMixture
-
-
-def _gmm_starts_with_progress(gmm, X):
-    import warnings
-
-    import numpy as np
-    from sklearn.base import clone
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils import check_random_state
-    from tqdm.auto import tqdm
-
-    rng = check_random_state(gmm.random_state)  # one generator, consumed start after start, as sklearn does
-    best, best_bound, best_labels = None, -np.inf, None
-    bar = tqdm(range(gmm.n_init), desc="mixture starts", unit="start", leave=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # judged once, on the kept start, below
-        for _ in bar:
-            one = clone(gmm).set_params(n_init=1, random_state=rng)
-            labels = one.fit_predict(X)
-            if best is None or one.lower_bound_ > best_bound:
-                best, best_bound, best_labels = one, one.lower_bound_, labels
-            bar.set_postfix(best=f"{best_bound:.4f}")
-    bar.close()
-    if not best.converged_:
-        warnings.warn(
-            "Best performing initialization did not converge. Try different init parameters, or increase "
-            "max_iter, tol, or check for degenerate data.", ConvergenceWarning, stacklevel=3,
-        )
-    for name, value in vars(best).items():
-        if name.endswith("_") and not name.startswith("_"):
-            setattr(gmm, name, value)
-    return best_labels
-
-
 def finds_k(estimator) -> bool:
     """True for a clusterer that finds the number of clusters itself (n2d's HDBSCAN stage)."""
     from n2d.cluster._hdbscan import HDBSCANClusterer
@@ -140,43 +84,3 @@ def set_n_clusters(estimator, n_clusters: int):
             estimator.set_params(**{name: int(n_clusters)})
             return name
     return None
-
-
-def consensus_choice(labelings):
-    """Pick, among several clusterings of the same points, the one that agrees most with the rest.
-
-    Agreement is the adjusted Rand index, which needs no true labels and
-    ignores cluster numbering. A run that went wrong (two classes merged, one
-    split) disagrees with the runs that did not, so the medoid of the runs is a
-    label-free choice that is robust to a minority of bad runs.
-
-    Parameters
-    ----------
-    labelings : sequence of array-like of shape (n_samples,)
-        At least one clustering.
-
-    Returns
-    -------
-    best : int
-        Index of the chosen clustering (the first on ties).
-    scores : ndarray of shape (n_labelings,)
-        Mean ARI of each clustering to the others (1.0 for a single one).
-    """
-    import numpy as np
-    from sklearn.metrics import adjusted_rand_score
-
-    labelings = [np.asarray(lab).ravel() for lab in labelings]
-    if not labelings:
-        raise ValueError("consensus_choice needs at least one clustering; got none.")
-    n = len(labelings[0])
-    if any(len(lab) != n for lab in labelings):
-        raise ValueError(f"All clusterings must label the same points; got lengths {[len(lab) for lab in labelings]}.")
-    r = len(labelings)
-    if r == 1:
-        return 0, np.ones(1)
-    agree = np.eye(r)
-    for i in range(r):
-        for j in range(i + 1, r):
-            agree[i, j] = agree[j, i] = adjusted_rand_score(labelings[i], labelings[j])
-    scores = (agree.sum(axis=1) - 1.0) / (r - 1)
-    return int(np.argmax(scores)), scores

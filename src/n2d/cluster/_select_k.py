@@ -235,7 +235,7 @@ def search_k(
     from sklearn.base import clone
     from tqdm.auto import tqdm
 
-    from n2d.cluster._factory import fit_predict
+    from n2d.cluster._fit import fit_predict
 
     t0 = time.perf_counter()
     low, high = check_k_range(k_range, X.shape[0])
