@@ -35,7 +35,7 @@ from n2d.cli import datasets as _cli_datasets
 from n2d.exceptions import CacheWarning, ChecksumError, DatasetNotFoundError
 
 SHARED = Path(
-    os.environ.get("N2D_TEST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    os.environ.get("N2D_TEST_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
 )
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
