@@ -32,6 +32,7 @@ import pytest
 
 import n2d.datasets as ds
 from n2d.cli import datasets as _cli_datasets
+from n2d.datasets import _cache, _catalog, _download, _local, _parsers, _registry
 from n2d.exceptions import CacheWarning, ChecksumError, DatasetNotFoundError
 
 SHARED = Path(
@@ -54,6 +55,9 @@ FASHION_NAMES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 DIGITS = tuple(str(i) for i in range(10))
+USPS_H5 = ("usps/usps.h5",)
+USPS_JF = ("usps/usps_train.jf", "usps/usps_test.jf")
+PENDIGITS_FILES = ("pendigits/pendigits.tra", "pendigits/pendigits.tes")
 ACTIVITY_LABELS = (
     b"1 WALKING\n2 WALKING_UPSTAIRS\n3 WALKING_DOWNSTAIRS\n4 SITTING\n5 STANDING\n6 LAYING\n"
 )
@@ -95,8 +99,8 @@ def load_shared(shared_data, tmp_path_factory):
 
     def load(name: str) -> ds.Dataset:
         if name not in memo:
-            spec = ds._spec(name)
-            files = {"usps": ds._USPS_H5, "pendigits": ds._PENDIGITS_FILES}.get(name, spec.files)
+            files = {"usps": USPS_H5, "pendigits": PENDIGITS_FILES}.get(name)
+            files = files or _catalog.entry(name).paths
             _need(shared_data, *files)
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("N2D_CACHE_DIR", str(cache))
@@ -108,7 +112,7 @@ def load_shared(shared_data, tmp_path_factory):
 
 def _har_features_present(root: Path) -> bool:
     """HAR's X_train/X_test (plain or .gz) are in ``root/har``."""
-    return all(ds._local_file(root, rel) for rel in ("har/X_train.txt", "har/X_test.txt"))
+    return all(_local.local_file(root, rel) for rel in ("har/X_train.txt", "har/X_test.txt"))
 
 
 def _check_common(d: ds.Dataset, name, n, n_features, names):
@@ -128,7 +132,7 @@ def _counts(y, k):
 
 
 def _patch_entry(monkeypatch, relpath: str, **changes) -> None:
-    reg = ds._registry()
+    reg = _registry.registry()
     monkeypatch.setitem(reg, relpath, dataclasses.replace(reg[relpath], **changes))
 
 
@@ -271,10 +275,10 @@ def test_load_usps_from_h5_uses_the_papers_jf_scale(load_shared, shared_data):
 
 
 def test_load_usps_from_jf_matches_h5(load_shared, shared_data, tmp_path):
-    _need(shared_data, *ds._USPS_JF)
+    _need(shared_data, *USPS_JF)
     home = tmp_path / "data"
     (home / "usps").mkdir(parents=True)
-    for rel in ds._USPS_JF:  # only the .jf form present
+    for rel in USPS_JF:  # only the .jf form present
         (home / rel).symlink_to(shared_data / rel)
     d = ds.load_dataset("usps", data_home=home, download=False)
     _check_common(d, "usps", 9298, 256, DIGITS)
@@ -285,14 +289,14 @@ def test_load_usps_from_jf_matches_h5(load_shared, shared_data, tmp_path):
     second_line = (shared_data / "usps" / "usps_train.jf").read_text().split("\n")[1].split()
     assert d.y[0] == int(second_line[0])
     np.testing.assert_array_equal(d.x[0], np.array(second_line[1:], dtype=np.float32))
-    if (shared_data / "usps" / "usps.h5").is_file() and ds._h5py_available():
+    if (shared_data / "usps" / "usps.h5").is_file() and _local.module_available("h5py"):
         h5 = load_shared("usps")
         np.testing.assert_array_equal(d.y, h5.y)
         np.testing.assert_allclose(d.x, h5.x, rtol=0, atol=1e-6)
 
 
 def test_usps_falls_back_to_jf_without_h5py(shared_data, monkeypatch):
-    _need(shared_data, *ds._USPS_JF)
+    _need(shared_data, *USPS_JF)
     monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py -> ImportError
     d = ds.load_dataset("usps", data_home=shared_data, download=False)
     assert d.x.shape == (9298, 256) and d.x.max() == 2.0
@@ -313,7 +317,7 @@ def test_load_pendigits_embedded_offline_and_from_dir(load_shared):
     _check_common(d, "pendigits", 10992, 16, DIGITS)
     assert d.x.min() == 0.0 and d.x.max() == 1.0
     # x = integer coordinates / 100 and y = the last field, as in the reference code
-    first_line = ds._embedded_file("pendigits/pendigits.tra").read_text().split("\n")[0]
+    first_line = _local.embedded_file("pendigits/pendigits.tra").read_text().split("\n")[0]
     first_row = [int(v) for v in first_line.split(",")]
     np.testing.assert_array_equal(d.x[0], np.float32(first_row[:16]) / np.float32(100))
     assert d.y[0] == first_row[16]
@@ -394,17 +398,17 @@ def test_har_gzip_copies_are_read_and_checked(tmp_path, monkeypatch):
 def test_git_blob_id_matches_git_hash_object(tmp_path):
     (tmp_path / "hello").write_bytes(b"hello\n")
     (tmp_path / "empty").write_bytes(b"")
-    assert ds._git_blob_sha1(tmp_path / "hello") == "ce013625030ba8dba906f756967f9e9ca394464a"
-    assert ds._git_blob_sha1(tmp_path / "empty") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    assert _registry.git_blob_sha1(tmp_path / "hello") == "ce013625030ba8dba906f756967f9e9ca394464a"
+    assert _registry.git_blob_sha1(tmp_path / "empty") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 
 
 def test_har_real_labels_parse_with_documented_counts(shared_data):
     _need(shared_data, "har/y_train.txt", "har/y_test.txt", "har/activity_labels.txt")
-    y_train = ds._read_har_labels(shared_data / "har" / "y_train.txt")
-    y_test = ds._read_har_labels(shared_data / "har" / "y_test.txt")
+    y_train = _parsers.read_har_labels(shared_data / "har" / "y_train.txt")
+    y_test = _parsers.read_har_labels(shared_data / "har" / "y_test.txt")
     assert _counts(y_train - 1, 6) == HAR_TRAIN_COUNTS
     assert _counts(y_test - 1, 6) == HAR_TEST_COUNTS
-    assert ds._read_har_activities(shared_data / "har" / "activity_labels.txt") == HAR_NAMES
+    assert _parsers.read_har_activities(shared_data / "har" / "activity_labels.txt") == HAR_NAMES
 
 
 def test_har_missing_features_error_names_files_dir_and_url(shared_data):
@@ -436,7 +440,7 @@ def test_har_full_load_when_features_present(shared_data, tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_corrupted_pendigits_copy_raises_and_is_left_untouched(shared_data, tmp_path, damage):
-    _need(shared_data, *ds._PENDIGITS_FILES)
+    _need(shared_data, *PENDIGITS_FILES)
     folder = _copy_dir(
         shared_data / "pendigits",
         tmp_path / "data" / "pendigits",
@@ -453,7 +457,7 @@ def test_corrupted_pendigits_copy_raises_and_is_left_untouched(shared_data, tmp_
         ds.load_dataset("pendigits", data_home=tmp_path / "data")
     msg = str(info.value)
     assert str(path) in msg
-    assert ds._registry()["pendigits/pendigits.tes"].digest in msg
+    assert _registry.registry()["pendigits/pendigits.tes"].digest in msg
     assert _sha256(bytes(data)) in msg
     assert path.read_bytes() == bytes(data)  # never modified, deleted or replaced
     assert sorted(p.name for p in folder.iterdir()) == ["pendigits.tes", "pendigits.tra"]
@@ -550,7 +554,7 @@ def test_registry_matches_shared_sha256sums(shared_data):
     sums = shared_data / "SHA256SUMS"
     if not sums.is_file():
         pytest.skip(f"{sums} not found")
-    reg = ds._registry()
+    reg = _registry.registry()
     listed = {}
     for line in sums.read_text().splitlines():
         digest, rel = line.split()
@@ -561,20 +565,20 @@ def test_registry_matches_shared_sha256sums(shared_data):
     assert reg["har/X_train.txt"].hash_str == "gitblob:b06f3e4c7cddf435f2f2b102b4824f51ee8a6298"
     assert reg["har/X_test.txt"].hash_str == "gitblob:f3c01cbd355e0000229bce4e38156ee338fa6b08"
     assert [rel for rel, e in reg.items() if e.url is None] == ["usps/usps.h5"]
-    for spec in ds._SPECS.values():
-        assert all(rel in reg for rel in spec.files)
+    for dataset in _catalog.CATALOG.values():
+        assert all(rel in reg for rel in dataset.paths)
 
 
 def test_registry_parser_reports_line_numbers():
     good = "# comment\n\nmnist a/b " + "0" * 64 + " -\n"
-    entries = ds._parse_registry(good)
+    entries = _registry.parse_registry(good)
     assert entries["a/b"].alg == "sha256" and entries["a/b"].url is None
     with pytest.raises(ValueError, match="line 2"):
-        ds._parse_registry("# c\nmnist a/b sha256:1234 -\n")
+        _registry.parse_registry("# c\nmnist a/b sha256:1234 -\n")
     with pytest.raises(ValueError, match="line 1.*algorithm"):
-        ds._parse_registry("mnist a/b md5:" + "0" * 32 + " -\n")
+        _registry.parse_registry("mnist a/b md5:" + "0" * 32 + " -\n")
     with pytest.raises(ValueError, match="line 1.*4 fields"):
-        ds._parse_registry("mnist a/b\n")
+        _registry.parse_registry("mnist a/b\n")
 
 
 def test_resolve_data_home_precedence(tmp_path, monkeypatch):
@@ -607,7 +611,7 @@ def test_list_datasets_present_flags(shared_data, tmp_path, monkeypatch):
 
 
 def test_verify_dataset_reports_ok_missing_and_mismatch(shared_data, tmp_path):
-    _need(shared_data, "har/README.txt", *ds._PENDIGITS_FILES)
+    _need(shared_data, "har/README.txt", *PENDIGITS_FILES)
     results = dict(ds.verify_dataset("har", data_home=shared_data))
     assert results["har/README.txt"] == "ok"
     if not _har_features_present(shared_data):
@@ -618,7 +622,7 @@ def test_verify_dataset_reports_ok_missing_and_mismatch(shared_data, tmp_path):
     }
     # pendigits: the embedded copy stands in for files absent from the data dir
     embedded = ds.verify_dataset("pendigits", tmp_path / "empty")
-    assert embedded == [(f"{rel} (embedded)", "ok") for rel in ds._SPECS["pendigits"].files]
+    assert embedded == [(f"{rel} (embedded)", "ok") for rel in _catalog.CATALOG["pendigits"].paths]
     folder = _copy_dir(
         shared_data / "pendigits", tmp_path / "data" / "pendigits", ["pendigits.tes"]
     )
@@ -649,7 +653,7 @@ def test_parsed_cache_is_used_and_corruption_is_ignored(tmp_path, monkeypatch):
         raise AssertionError("the parser ran although the cache entry is valid")
 
     with monkeypatch.context() as mp:  # second load: served from the cache
-        mp.setattr(ds, "_parse_pendigits", boom)
+        mp.setattr(_parsers, "parse_pendigits", boom)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             second = ds.load_dataset("pendigits")
@@ -675,7 +679,7 @@ def test_parsed_cache_is_used_and_corruption_is_ignored(tmp_path, monkeypatch):
 
 
 def test_cache_never_written_to_data_home(shared_data, tmp_path):
-    _need(shared_data, *ds._PENDIGITS_FILES)
+    _need(shared_data, *PENDIGITS_FILES)
     home = tmp_path / "data"
     _copy_dir(shared_data / "pendigits", home / "pendigits", ["pendigits.tra", "pendigits.tes"])
     before = _snapshot(home)
@@ -686,10 +690,10 @@ def test_cache_never_written_to_data_home(shared_data, tmp_path):
 
 
 def test_cache_key_depends_on_source_hashes(tmp_path):
-    spec = ds._SPECS["usps"]
-    a = ds._cache_dir(spec, "h5", {"usps/usps.h5": "sha256:" + "0" * 64})
-    b = ds._cache_dir(spec, "h5", {"usps/usps.h5": "sha256:" + "1" * 64})
-    c = ds._cache_dir(spec, "jf", {"usps/usps.h5": "sha256:" + "0" * 64})
+    usps = _catalog.CATALOG["usps"]
+    a = _cache.cache_dir(usps, "h5", {"usps/usps.h5": "sha256:" + "0" * 64})
+    b = _cache.cache_dir(usps, "h5", {"usps/usps.h5": "sha256:" + "1" * 64})
+    c = _cache.cache_dir(usps, "jf", {"usps/usps.h5": "sha256:" + "0" * 64})
     assert len({a, b, c}) == 3
     assert a.parent == tmp_path / "n2d-cache" / "parsed"
 
@@ -700,16 +704,16 @@ def test_cache_key_depends_on_source_hashes(tmp_path):
 
 
 def test_fetch_downloads_and_checks(shared_data, tmp_path, http_root, monkeypatch):
-    _need(shared_data, *ds._SPECS["pendigits"].files)
+    _need(shared_data, *_catalog.CATALOG["pendigits"].paths)
     root, base = http_root
-    for rel in ds._SPECS["pendigits"].files:
+    for rel in _catalog.CATALOG["pendigits"].paths:
         fname = rel.rsplit("/", 1)[1]
         shutil.copyfile(shared_data / rel, root / fname)
         _patch_entry(monkeypatch, rel, url=f"{base}/{fname}")
     home = tmp_path / "data"
     folder = ds.fetch_dataset("pendigits", data_home=home)
     assert folder == home / "pendigits"
-    for rel in ds._SPECS["pendigits"].files:
+    for rel in _catalog.CATALOG["pendigits"].paths:
         assert (home / rel).read_bytes() == (shared_data / rel).read_bytes()
     assert _no_staging_left(folder)
     assert ds.load_dataset("pendigits", data_home=home, download=False).x.shape == (10992, 16)
@@ -718,7 +722,7 @@ def test_fetch_downloads_and_checks(shared_data, tmp_path, http_root, monkeypatc
 def test_download_with_wrong_hash_raises_and_leaves_nothing(
     shared_data, tmp_path, http_root, monkeypatch
 ):
-    _need(shared_data, *ds._PENDIGITS_FILES)
+    _need(shared_data, *PENDIGITS_FILES)
     root, base = http_root
     data = bytearray((shared_data / "pendigits" / "pendigits.tes").read_bytes())
     data[10] ^= 0x01
@@ -763,7 +767,7 @@ def test_unwritable_data_dir_becomes_dataset_not_found(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", kwargs.get("dir"))
 
-    monkeypatch.setattr(ds.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(_download.tempfile, "mkdtemp", refuse)
     with pytest.raises(DatasetNotFoundError, match="not writable") as info:
         ds.load_dataset("mnist-test", data_home=tmp_path / "data")
     assert "t10k-images-idx3-ubyte.gz" in str(info.value)
@@ -844,7 +848,7 @@ def test_cli_list(shared_data, capsys):
 
 
 def test_cli_verify_exit_codes(shared_data, tmp_path, capsys):
-    _need(shared_data, *ds._PENDIGITS_FILES)
+    _need(shared_data, *PENDIGITS_FILES)
     # the shared folder lacks HAR's feature files, so verifying everything fails and says so
     code = _run_cli(["datasets", "verify", "--data-dir", str(shared_data)])
     out = capsys.readouterr().out
@@ -900,9 +904,9 @@ def test_cli_verify_usps_in_one_form_is_complete(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_fetch(shared_data, tmp_path, http_root, monkeypatch, capsys):
-    _need(shared_data, *ds._SPECS["pendigits"].files)
+    _need(shared_data, *_catalog.CATALOG["pendigits"].paths)
     root, base = http_root
-    for rel in ds._SPECS["pendigits"].files:
+    for rel in _catalog.CATALOG["pendigits"].paths:
         fname = rel.rsplit("/", 1)[1]
         shutil.copyfile(shared_data / rel, root / fname)
         _patch_entry(monkeypatch, rel, url=f"{base}/{fname}")
