@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -14,7 +15,7 @@ from datasets_helpers import (
 )
 
 import n2d.datasets as ds
-from n2d.datasets import _cache, _catalog, _parsers
+from n2d.datasets import _cache, _catalog, _parsers, _registry
 from n2d.exceptions import CacheWarning
 
 
@@ -73,3 +74,43 @@ def test_cache_key_depends_on_source_hashes(tmp_path):
     c = _cache.cache_dir(usps, "jf", {"usps/usps.h5": "sha256:" + "0" * 64})
     assert len({a, b, c}) == 3
     assert a.parent == tmp_path / "n2d-cache" / "parsed"
+
+
+# The entries n2d wrote before the package was split (issue 26), computed by that code from
+# today's registry: an entry written then must still be hit, so the key must not change.
+EARLIER_KEYS = {
+    ("mnist", "idx"): "mnist-bb444c345391954fe3bf7559",
+    ("mnist-test", "idx"): "mnist-test-f915375273cefdc3ccb65a18",
+    ("fashion", "idx"): "fashion-1cb1be9dc335178749a87047",
+    ("usps", "h5"): "usps-547d00c75ce020f7377529c4",
+    ("usps", "jf"): "usps-fc080ed521c19902d4c42e95",
+    ("pendigits", "text"): "pendigits-c6e6100c77df345afd8871ec",
+    ("har", "text"): "har-2d29c7447118d3554bbcc1ba",
+}
+
+
+def test_cache_keys_are_those_of_earlier_versions(tmp_path):
+    reg = _registry.registry()
+    found = {}
+    for dataset in _catalog.CATALOG.values():
+        for form in dataset.forms:
+            hashes = {rel: reg[rel].hash_str for rel in dataset.form_paths(form)}
+            folder = _cache.cache_dir(dataset, form.variant, hashes)
+            assert folder.parent == tmp_path / "n2d-cache" / "parsed"
+            found[dataset.name, form.variant] = folder.name
+    assert found == EARLIER_KEYS
+
+
+def test_a_cache_entry_written_by_earlier_versions_is_hit(tmp_path, monkeypatch):
+    """pendigits' entry, written under its earlier key, is read and the parser never runs."""
+    first = ds.load_dataset("pendigits")
+    (entry,) = (tmp_path / "n2d-cache" / "parsed").glob("pendigits-*")
+    assert entry.name == EARLIER_KEYS["pendigits", "text"]
+    assert json.loads((entry / "meta.json").read_text())["sources"] == {
+        "pendigits/pendigits.tra": _registry.registry()["pendigits/pendigits.tra"].hash_str,
+        "pendigits/pendigits.tes": _registry.registry()["pendigits/pendigits.tes"].hash_str,
+    }
+    monkeypatch.setattr(_parsers, "parse_pendigits", None)  # calling it would raise
+    again = ds.load_dataset("pendigits")
+    np.testing.assert_array_equal(again.x, first.x)
+    assert again.target_names == first.target_names
