@@ -71,7 +71,8 @@ def test_idx_errors_name_the_file(tmp_path):
 
 
 def _jf_text(rows) -> str:
-    return "10 256\n" + "".join(" ".join([str(label)] + [repr(float(v)) for v in values]) + "\n" for label, values in rows) + "-1\n"
+    lines = (" ".join([str(label)] + [repr(float(v)) for v in values]) for label, values in rows)
+    return "10 256\n" + "".join(line + "\n" for line in lines) + "-1\n"
 
 
 def test_parse_usps_jf_keeps_the_values_and_puts_train_first(tmp_path):
