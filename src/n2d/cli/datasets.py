@@ -12,9 +12,9 @@ import argparse
 import os
 
 from n2d import datasets as _ds
-
-_GROUPS = ("mnist", "fashion", "usps", "pendigits", "har")
-"""Datasets with distinct files (mnist-test reads mnist's t10k files)."""
+from n2d.datasets._catalog import GROUPS, canonical_name
+from n2d.datasets._catalog import entry as catalog_entry
+from n2d.datasets._local import is_present
 
 
 def add_parser(subparsers) -> None:
@@ -120,13 +120,13 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    names = [_ds._canonical_name(n) for n in args.datasets] or list(_GROUPS)
+    names = [canonical_name(n) for n in args.datasets] or list(GROUPS)  # GROUPS: each file once
     names = list(dict.fromkeys(names))  # each once, in the order given
     home = _ds.resolve_data_home(_data_dir(args))
     checked = []  # (dataset, file, status)
     incomplete = []
     for name in names:
-        loadable = _ds._is_present(_ds._SPECS[name], home)
+        loadable = is_present(catalog_entry(name), home)
         if not loadable:
             incomplete.append(name)
         for fname, status in _ds.verify_dataset(name, _data_dir(args)):
