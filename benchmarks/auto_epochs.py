@@ -35,7 +35,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import default_data_dir, hardware  # noqa: E402
-
 from n2d import N2D, evaluate, load_dataset  # noqa: E402
 from n2d._util.checks import seed_from  # noqa: E402
 from n2d._util.hardware import resolve_precision  # noqa: E402

@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from _common import default_data_dir, hardware  # benchmarks/_common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"

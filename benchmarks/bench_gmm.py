@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from _common import hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -31,6 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 

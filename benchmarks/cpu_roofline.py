@@ -33,7 +33,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware  # noqa: E402
-
 from n2d._util.hardware import cpu_has_native_bf16  # noqa: E402
 from n2d.autoencoder import MLPAutoencoder  # noqa: E402
 from n2d.autoencoder._training import _adam, _Step  # noqa: E402

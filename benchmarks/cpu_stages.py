@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 from speed import umap_compile_seconds
 

@@ -48,11 +48,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(HERE / "results" / "knn-recall-cpu.json"))
     args = p.parse_args(argv)
 
-    import _synthetic
     import numpy as np
     import torch
-    from _common import hardware
 
+    import _synthetic
+    from _common import hardware
     from n2d.manifold._knn import knn
     from n2d.manifold._nndescent import NNDESCENT_ABOVE, nndescent_knn
 

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import torch
+
 from _common import default_data_dir, hardware  # benchmarks/_common.py
 
 

@@ -35,9 +35,9 @@ sys.path.insert(0, str(HERE))
 
 def _fit_one(n: int, features: int, seed: int, codes_out: str | None) -> dict:
     """Child process: generate, fit the default N2D, score; return the record."""
-    import _synthetic
     import numpy as np
 
+    import _synthetic
     from n2d import N2D
     from n2d.metrics import evaluate
 

@@ -52,6 +52,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from _common import hardware  # benchmarks/_common.py
 
 ROOT = Path(__file__).resolve().parents[1]

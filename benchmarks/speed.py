@@ -65,9 +65,10 @@ import time
 from pathlib import Path
 
 import torch
-from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+
+from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -35,7 +35,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware  # noqa: E402
-
 from n2d._util.threads import narrow_work_limits  # noqa: E402
 
 

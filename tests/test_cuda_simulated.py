@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 import warnings
 
-import cuda_sim
 import numpy as np
 import pytest
 import torch
 
+import cuda_sim
 from n2d.autoencoder import MLPAutoencoder, StackedMLPAutoencoder, _training
 from n2d.exceptions import CUDAGraphWarning
 
