@@ -15,23 +15,25 @@ import numpy as np
 
 from n2d._util.names import class_path
 from n2d._version import __version__
+from n2d.cli._labels import is_labels_file, write_label_blocks, write_labels
+from n2d.cli._options import (
+    add_columns_options,
+    add_dataset_options,
+    add_device_option,
+    check_k_criterion,
+    check_ranges,
+    check_weights_file,
+    choice,
+    chunk_size_arg,
+    epochs_arg,
+    fit_sample_arg,
+    hidden_dims_arg,
+    k_range_arg,
+    n_clusters_arg,
+)
 
 EXIT_ERROR = 2
 _MARKER = ".n2d-output.json"  # n2d.cli._outdir.MARKER, spelt out so that building the parser imports nothing
-_LABELS_HEADER = "index,cluster"
-
-
-def _add_columns_options(p):
-    group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--columns", metavar="COLS",
-        help="comma-separated columns to use as features: CSV header names or 0-based indices (indices also "
-        "work on .npy/.npz); default: all but the label column",
-    )
-    group.add_argument(
-        "--drop-columns", metavar="COLS",
-        help="comma-separated CSV columns (header names or 0-based indices) to leave out of the features",
-    )
 
 
 def _add_cluster(sub):
@@ -75,16 +77,15 @@ def _add_cluster(sub):
         "--n-init", type=int, default=1,
         help="whole N2D runs (seeds seed..seed+n-1); keep the one that agrees most with the others (default: 1)",
     )
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    add_device_option(p)
     p.add_argument(
         "--fit-sample", default="auto", metavar="N|auto|all",
         help="rows the manifold and clusterer are fitted on at most; the others are placed by transform/predict "
         "(default: auto, 100,000; all: every row)",
     )
-    p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
-    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
+    add_dataset_options(p)
     p.add_argument("--label-column", help="CSV column (name or 0-based index) holding true labels")
-    _add_columns_options(p)
+    add_columns_options(p)
     p.add_argument(
         "--out",
         help="output folder (default: n2d-out/<data name>): new, empty, or written by n2d cluster before "
@@ -118,102 +119,23 @@ def _add_predict(sub):
     p.add_argument("model", help="model directory written by 'n2d cluster' (<out>/model)")
     p.add_argument("file", help=".npy, .npz or .csv file with the same features as the training data")
     p.add_argument("--label-column", help="CSV column holding true labels (scored if present)")
-    _add_columns_options(p)
+    add_columns_options(p)
     p.add_argument(
         "--out",
         help="labels CSV to write (default: <file stem>.labels.csv beside FILE); an existing file is replaced "
         "only if it is an n2d labels file",
     )
     p.add_argument(
-        "--chunk-size", type=_chunk_size_arg, default=None, metavar="N",
+        "--chunk-size", type=chunk_size_arg, default=None, metavar="N",
         help="rows predicted at a time, an integer >= 1 (default: 65536); bounds the memory used",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
 
-def _chunk_size_arg(text):
-    """``--chunk-size``: an integer >= 1, refused by argparse (before anything is loaded) otherwise."""
-    from n2d._util.streaming import check_chunk_size
-
-    try:
-        return check_chunk_size(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (rows per block); got {text!r}") from None
-
-
 # --------------------------------------------------------------------------- #
 # Checks that run before any data is loaded or anything is trained
 # --------------------------------------------------------------------------- #
-
-
-def _choice(option: str, value: str, allowed) -> str:
-    import difflib
-
-    v = value.strip().lower()
-    if v not in allowed:
-        close = difflib.get_close_matches(v, allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"{option} must be one of {', '.join(allowed)}; got {value!r}{hint}.")
-    return v
-
-
-def _epochs_arg(text):
-    """``--epochs``: None (not given), 'auto' or an integer >= 0."""
-    if text is None or text == "auto" or isinstance(text, int):
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ValueError(f"--epochs must be 'auto' or an integer >= 0; got {text!r}.")
-    return value
-
-
-def _fit_sample_arg(text):
-    """``--fit-sample``: 'auto', None ('all') or an integer >= :data:`~n2d._util.sampling.MIN_FIT_SAMPLE`."""
-    from n2d._util.sampling import MIN_FIT_SAMPLE
-
-    if text in ("auto", None):
-        return "auto"
-    if text == "all":
-        return None
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = -1
-    if value < MIN_FIT_SAMPLE:
-        raise ValueError(
-            f"--fit-sample must be 'auto', 'all' or an integer >= {MIN_FIT_SAMPLE} (rows to fit the manifold and "
-            f"clusterer on); got {text!r}."
-        )
-    return value
-
-
-def _check_k_criterion(criterion: str, clusterer: str) -> None:
-    if criterion in ("bic-knee", "bic", "icl") and clusterer not in ("gmm", "hdbscan"):
-        raise ValueError(
-            f"--k-criterion {criterion} needs the mixture clusterer (gmm); with --clusterer {clusterer} "
-            "use --k-criterion silhouette."
-        )
-
-
-def _n_clusters_arg(value):
-    if value is None or value == "auto":
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"--n-clusters must be an integer >= 2 or 'auto'; got {value!r}.") from None
-
-
-def _k_range_arg(value):
-    try:
-        low, high = (int(v) for v in str(value).split(","))
-    except ValueError:
-        raise ValueError(f"--k-range must be two integers LOW,HIGH, e.g. 2,30; got {value!r}.") from None
-    return (low, high)
 
 
 def _check_cluster_args(args) -> dict:
@@ -224,24 +146,21 @@ def _check_cluster_args(args) -> dict:
 
     from n2d.cluster._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
 
-    args.n_clusters = _n_clusters_arg(args.n_clusters)
+    args.n_clusters = n_clusters_arg(args.n_clusters)
     args.k_options_given = args.k_range is not None or args.k_criterion is not None
-    args.k_range = K_RANGE if args.k_range is None else _k_range_arg(args.k_range)
+    args.k_range = K_RANGE if args.k_range is None else k_range_arg(args.k_range)
     check_k_range(args.k_range, owner="n2d cluster (--k-range)")
-    args.k_criterion = _choice("--k-criterion", args.k_criterion or DEFAULT_CRITERION, ("auto", *CRITERIA))
+    args.k_criterion = choice("--k-criterion", args.k_criterion or DEFAULT_CRITERION, ("auto", *CRITERIA))
     if args.n_clusters not in (None, "auto") and args.k_options_given:
         raise ValueError("--k-range and --k-criterion apply to --n-clusters auto; drop them or use --n-clusters auto.")
-    for option, value, low, high in (
+    check_ranges((
         ("--n-clusters", None if args.n_clusters == "auto" else args.n_clusters, 2, None),
         ("--batch-size", args.batch_size, 1, None),
         ("--n-init", args.n_init, 1, None),
         ("--seed", args.seed, 0, 2**32 - 1),
-    ):
-        if value is not None and (value < low or (high is not None and value > high)):
-            allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-            raise ValueError(f"{option} must be {allowed}; got {value}.")
-    args.fit_sample = _fit_sample_arg(args.fit_sample)
-    args.epochs = _epochs_arg(args.epochs)
+    ))
+    args.fit_sample = fit_sample_arg(args.fit_sample)
+    args.epochs = epochs_arg(args.epochs)
     if args.paper:
         if args.epochs not in (None, 1000) or args.precision not in (None, "float32"):
             raise ValueError(
@@ -250,56 +169,21 @@ def _check_cluster_args(args) -> dict:
         args.epochs, args.precision = 1000, "float32"
     args.epochs = "auto" if args.epochs is None else args.epochs
     args.precision = args.precision or "auto"
-    manifold = _choice("--manifold", args.manifold, (*MANIFOLDS, "none"))
-    clusterer = _choice("--clusterer", args.clusterer, CLUSTERERS)
+    manifold = choice("--manifold", args.manifold, (*MANIFOLDS, "none"))
+    clusterer = choice("--clusterer", args.clusterer, CLUSTERERS)
     if args.n_clusters == "auto":
-        _check_k_criterion(args.k_criterion, clusterer)
-    try:
-        hidden = tuple(int(v) for v in str(args.hidden_dims).split(",") if v.strip())
-    except ValueError:
-        hidden = None
-    if hidden is None or any(d < 1 for d in hidden):
-        raise ValueError(
-            f"--hidden-dims must be comma-separated positive integers, e.g. 500,500,2000; got {args.hidden_dims!r}."
-        )
+        check_k_criterion(args.k_criterion, clusterer)
+    hidden = hidden_dims_arg(args.hidden_dims)
     device = resolve_device(args.device)  # e.g. cuda without a GPU: fail now, not after loading the data
     if args.plot:
         from n2d.plotting import _matplotlib
 
         _matplotlib()  # fail now, not after a long fit, if matplotlib is missing
     if args.weights is not None:
-        _check_weights_file(args.weights)
+        check_weights_file(args.weights)
     return dict(
         manifold=None if manifold == "none" else manifold, clusterer=clusterer, hidden_dims=hidden, device=str(device)
     )
-
-
-def _check_weights_file(path) -> None:
-    """Fail early if --weights is not a readable weights file (its shapes are checked before training).
-
-    A Keras HDF5 file of the paper's code is read in full (it is small) and its
-    layout checked; anything else must open as safetensors.
-    """
-    from safetensors import safe_open
-
-    from n2d.autoencoder._keras import is_hdf5, read_keras_weights
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--weights {path}: no such file.")
-    if is_hdf5(path):
-        try:
-            read_keras_weights(path)
-        except (ValueError, ImportError) as exc:
-            raise ValueError(f"--weights {path}: {exc}") from None
-        return
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            keys = list(f.keys())
-    except Exception as exc:
-        raise ValueError(f"--weights {path} is not a readable safetensors weights file ({exc}).") from None
-    if not keys:
-        raise ValueError(f"--weights {path} holds no tensors.")
 
 
 def _source_name(args) -> tuple[bool, str]:
@@ -331,33 +215,6 @@ def _load_input(args, is_file: bool):
         raise ValueError("--label-column, --columns and --drop-columns apply to data files, not to named datasets.")
     ds = load_dataset(args.data, data_home=args.data_dir, download=not args.no_download)
     return ds.x, ds.y, ds.target_names, None, args.n_clusters or ds.n_clusters
-
-
-def _write_labels(path: Path, labels, y_true=None):
-    _write_label_blocks(path, [(0, labels)], y_true)
-
-
-def _write_label_blocks(path: Path, blocks, y_true=None) -> int:
-    """Write the labels CSV from ``(start, labels)`` blocks, in order; returns the number of rows.
-
-    The file is written under a temporary name beside ``path`` and renamed onto
-    it only when every block is written: an error or a crash while the blocks
-    are computed leaves ``path`` as it was. ``y_true`` (all rows, or None) adds a
-    ``true_label`` column.
-    """
-    from n2d._util.files import atomic_path
-
-    header = _LABELS_HEADER + (",true_label" if y_true is not None else "")
-    n = 0
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write(header + "\n")
-        for start, labels in blocks:
-            cols = [range(start, start + len(labels)), np.asarray(labels).tolist()]
-            if y_true is not None:
-                cols.append(np.asarray(y_true[start : start + len(labels)]).tolist())
-            f.writelines(",".join(str(v) for v in row) + "\n" for row in zip(*cols))
-            n = start + len(labels)
-    return n
 
 
 def _jsonable(value):
@@ -437,7 +294,7 @@ def cmd_cluster(args) -> int:
     if k == "auto":
         from n2d.cluster._select_k import check_k_range
 
-        _check_k_criterion(args.k_criterion, settings["clusterer"])  # also when auto because the file has no labels
+        check_k_criterion(args.k_criterion, settings["clusterer"])  # also when auto because the file has no labels
         if settings["clusterer"] != "hdbscan":  # HDBSCAN finds k itself: no candidates to check
             check_k_range(args.k_range, x.shape[0], owner="n2d cluster (--k-range)")  # before training
         into = f"k clusters, k in {args.k_range[0]}..{args.k_range[1]} chosen by criterion {args.k_criterion}"
@@ -525,7 +382,7 @@ def cmd_cluster(args) -> int:
     folder.begin(planned)
     model.save(out / MODEL)
     folder.done(MODEL)
-    _write_labels(out / "labels.csv", labels, y)
+    write_labels(out / "labels.csv", labels, y)
     folder.done("labels.csv")
     if args.plot:
         from n2d.plotting import plot_model
@@ -560,17 +417,11 @@ def _check_predict_out(path: Path, data_file: Path, model_dir: Path) -> None:
         raise FileExistsError(f"--out {path} is the input file; give another name for the labels.")
     if path.resolve() == model_dir.resolve() or path.is_dir():
         raise FileExistsError(f"--out {path} is a folder; give a file name for the labels CSV.")
-    if path.exists():
-        try:
-            with open(path, encoding="utf-8") as f:
-                first = f.readline().strip()
-        except (OSError, UnicodeDecodeError):
-            first = ""
-        if first.split(",")[:2] != _LABELS_HEADER.split(","):
-            raise FileExistsError(
-                f"Refusing to overwrite {path}: it is not a labels file written by n2d. "
-                "Move it away or give another --out."
-            )
+    if path.exists() and not is_labels_file(path):
+        raise FileExistsError(
+            f"Refusing to overwrite {path}: it is not a labels file written by n2d. "
+            "Move it away or give another --out."
+        )
 
 
 def _match_columns(model, d, path) -> np.ndarray:
@@ -635,10 +486,10 @@ def cmd_predict(args) -> int:
     chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
     blocks = predict_chunks(model, x, chunk_size, columns=keep, where=args.file, progress=not args.quiet)
     if y is None:
-        n = _write_label_blocks(out, blocks)
+        n = write_label_blocks(out, blocks)
     else:
         labels = np.concatenate([b for _, b in blocks]) if len(x) else np.empty(0, dtype=np.int64)
-        _write_labels(out, labels, y)
+        write_labels(out, labels, y)
         n = len(labels)
         print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**evaluate(y, labels)))
     print(f"wrote {n} labels to {out}")
@@ -670,9 +521,8 @@ def _add_reproduce(sub):
     p.add_argument("--epochs", type=int, help="override the autoencoder epochs of the setting")
     p.add_argument("--n-samples", type=int, help="use a fixed random subset of each dataset (quick trials)")
     p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs matplotlib)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    p.add_argument("--data-dir", help="directory holding the dataset files (default: $N2D_DATA_DIR or the cache)")
-    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing dataset files")
+    add_device_option(p)
+    add_dataset_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_reproduce)
 
