@@ -15,7 +15,7 @@ import numpy as np
 
 from n2d._util.names import class_path
 from n2d._version import __version__
-from n2d.cli._labels import is_labels_file, write_label_blocks, write_labels
+from n2d.cli._labels import write_labels
 from n2d.cli._options import (
     add_columns_options,
     add_dataset_options,
@@ -24,7 +24,6 @@ from n2d.cli._options import (
     check_ranges,
     check_weights_file,
     choice,
-    chunk_size_arg,
     epochs_arg,
     fit_sample_arg,
     hidden_dims_arg,
@@ -104,33 +103,6 @@ def _add_cluster(sub):
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_cluster)
-
-
-def _add_predict(sub):
-    p = sub.add_parser(
-        "predict",
-        help="predict clusters of new data with a saved model",
-        description="Load a model written by 'n2d cluster' and write the cluster of each row of FILE. A CSV with "
-        "a header is matched to the model's features by column name (in any order). Rows are predicted and "
-        "written in blocks of --chunk-size rows; a .npy file is memory-mapped and read block by block, so a file "
-        "larger than memory is labelled in bounded memory (.npz and .csv files are read into memory first). "
-        "The labels file is written under a temporary name and renamed into place when complete.",
-    )
-    p.add_argument("model", help="model directory written by 'n2d cluster' (<out>/model)")
-    p.add_argument("file", help=".npy, .npz or .csv file with the same features as the training data")
-    p.add_argument("--label-column", help="CSV column holding true labels (scored if present)")
-    add_columns_options(p)
-    p.add_argument(
-        "--out",
-        help="labels CSV to write (default: <file stem>.labels.csv beside FILE); an existing file is replaced "
-        "only if it is an n2d labels file",
-    )
-    p.add_argument(
-        "--chunk-size", type=chunk_size_arg, default=None, metavar="N",
-        help="rows predicted at a time, an integer >= 1 (default: 65536); bounds the memory used",
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_predict)
 
 
 # --------------------------------------------------------------------------- #
@@ -411,141 +383,6 @@ def cmd_cluster(args) -> int:
     return 0
 
 
-def _check_predict_out(path: Path, data_file: Path, model_dir: Path) -> None:
-    """Refuse, before loading anything, to write the labels over a file n2d did not write."""
-    if path.resolve() == data_file.resolve():
-        raise FileExistsError(f"--out {path} is the input file; give another name for the labels.")
-    if path.resolve() == model_dir.resolve() or path.is_dir():
-        raise FileExistsError(f"--out {path} is a folder; give a file name for the labels CSV.")
-    if path.exists() and not is_labels_file(path):
-        raise FileExistsError(
-            f"Refusing to overwrite {path}: it is not a labels file written by n2d. "
-            "Move it away or give another --out."
-        )
-
-
-def _match_columns(model, d, path) -> np.ndarray:
-    """The features of ``d`` in the model's column order, matched by CSV header name where the model has names."""
-    fitted = getattr(model, "feature_names_in_", None)
-    x = d.x
-    if fitted is None or d.feature_names is None:
-        _check_width(model, x.shape[1], path)
-        return x
-    fitted = [str(n) for n in fitted]
-    have = list(d.feature_names)
-    missing = [n for n in fitted if n not in have]
-    extra = [n for n in have if n not in fitted]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing column(s) {_some(missing)}")
-        if extra:
-            parts.append(f"column(s) {_some(extra)} the model was not fitted on")
-        hint = " (leave them out with --drop-columns, or name a label column with --label-column)" if extra else ""
-        raise ValueError(f"{path} does not match the model's features: {'; '.join(parts)}{hint}.")
-    order = [have.index(n) for n in fitted]
-    if order != list(range(len(order))):
-        print(f"note: {path} has the model's columns in another order; they are matched by name", file=sys.stderr)
-    return np.ascontiguousarray(x[:, order])
-
-
-def _check_width(model, width: int, path) -> None:
-    """Refuse a file without column names whose width is not the model's; note the order taken."""
-    fitted = getattr(model, "feature_names_in_", None)
-    if width != model.n_features_in_:
-        raise ValueError(f"{path} has {width} features, but the model was fitted on {model.n_features_in_}.")
-    if fitted is not None:
-        print(
-            f"note: {path} has no column names; its {width} columns are taken in the training order "
-            f"({', '.join(str(n) for n in fitted[:5])}{', ...' if len(fitted) > 5 else ''})",
-            file=sys.stderr,
-        )
-
-
-def _some(names, limit: int = 8) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def cmd_predict(args) -> int:
-    from n2d._util.datafiles import map_npy, read_data
-    from n2d._util.streaming import DEFAULT_CHUNK_SIZE, predict_chunks
-    from n2d.estimator import N2D
-    from n2d.metrics import evaluate
-
-    out = Path(args.out) if args.out else Path(args.file).with_suffix(".labels.csv")
-    _check_predict_out(out, Path(args.file), Path(args.model))
-    model = N2D.load(args.model)
-    keep, y = None, None
-    if Path(args.file).suffix.lower() == ".npy":  # memory-mapped: read block by block
-        x, keep = map_npy(args.file, args.label_column, args.columns, args.drop_columns)
-        _check_width(model, x.shape[1] if keep is None else len(keep), args.file)
-    else:
-        d = read_data(args.file, args.label_column, args.columns, args.drop_columns)
-        x, y = _match_columns(model, d, args.file), d.y
-    chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
-    blocks = predict_chunks(model, x, chunk_size, columns=keep, where=args.file, progress=not args.quiet)
-    if y is None:
-        n = write_label_blocks(out, blocks)
-    else:
-        labels = np.concatenate([b for _, b in blocks]) if len(x) else np.empty(0, dtype=np.int64)
-        write_labels(out, labels, y)
-        n = len(labels)
-        print("ACC {acc:.4f}  NMI {nmi:.4f}  ARI {ari:.4f}".format(**evaluate(y, labels)))
-    print(f"wrote {n} labels to {out}")
-    return 0
-
-
-def _add_reproduce(sub):
-    from n2d.reproduce import METHODS
-
-    p = sub.add_parser(
-        "reproduce",
-        help="rebuild the paper's comparison table over several seeds",
-        description="Run the paper's methods (raw-data baselines, AE + GMM, manifold learners, N2D variants) on "
-        "datasets over several seeds; write every run (runs.jsonl/runs.csv), a summary (summary.json) and a Markdown "
-        "table of mean +- std next to the paper's numbers (table.md). A rerun with the same --out resumes.",
-    )
-    p.add_argument("--datasets", default="pendigits", help="'all' or comma-separated names (default: pendigits)")
-    p.add_argument(
-        "--methods", default="all", help="'all' (default) or comma-separated: " + ", ".join(METHODS)
-    )
-    p.add_argument("--seeds", type=int, default=5, help="seeds for AE + GMM and N2D (default: 5)")
-    p.add_argument("--baseline-seeds", type=int, help="seeds for the other methods (default: as --seeds)")
-    p.add_argument("--out", default="n2d-reproduce", help="results folder (default: n2d-reproduce)")
-    p.add_argument("--paper", action="store_true",
-                   help="the paper's setting: 1000 float32 autoencoder epochs, umap-learn on a CPU (same as --setting paper)")
-    p.add_argument("--setting", choices=("default", "paper", "cpu"), default=None,
-                   help="default (N2D's own default: epochs 'auto', auto precision), paper, or cpu (the earlier "
-                        "50-epoch CPU setting of benchmarks/results/reproduce-cpu)")
-    p.add_argument("--epochs", type=int, help="override the autoencoder epochs of the setting")
-    p.add_argument("--n-samples", type=int, help="use a fixed random subset of each dataset (quick trials)")
-    p.add_argument("--plot", action="store_true", help="write plots/<dataset>-<method>.png (needs matplotlib)")
-    add_device_option(p)
-    add_dataset_options(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_reproduce)
-
-
-def cmd_reproduce(args) -> int:
-    from n2d.reproduce import load_runs, reproduce
-
-    reproduce(
-        args.datasets, args.methods, args.seeds, args.baseline_seeds, args.out, paper=args.paper, setting=args.setting,
-        epochs=args.epochs,
-        n_samples=args.n_samples, plot=args.plot,
-        data_home=args.data_dir, download=not args.no_download, device=args.device, verbose=0 if args.quiet else 1,
-    )
-    out = Path(args.out)
-    print((out / "table.md").read_text(encoding="utf-8"))
-    print(f"wrote {out / 'runs.csv'}, {out / 'summary.json'}, {out / 'table.md'}")
-    failed = [r for r in load_runs(out) if r["status"] == "failed"]
-    if failed:
-        print(f"n2d reproduce: {len(failed)} run(s) failed; see 'reason' in {out / 'runs.csv'}", file=sys.stderr)
-        return 1
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="n2d",
@@ -553,14 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"n2d {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_cluster(sub)
-    _add_predict(sub)
-    _add_reproduce(sub)
-    from n2d.cli.cache import add_parser as add_cache
-    from n2d.cli.datasets import add_parser as add_datasets
+    from n2d.cli import cache, datasets, predict, reproduce
 
-    add_datasets(sub)
-    add_cache(sub)
+    _add_cluster(sub)
+    predict.add_parser(sub)
+    reproduce.add_parser(sub)
+    datasets.add_parser(sub)
+    cache.add_parser(sub)
     return parser
 
 
