@@ -133,13 +133,33 @@ def k_range_arg(value) -> tuple[int, int]:
     return (low, high)
 
 
+def finds_k(clusterer: str) -> bool:
+    """Whether the named clusterer finds the number of clusters itself (HDBSCAN), by the library's rule."""
+    from n2d.cluster._factory import finds_k as estimator_finds_k
+    from n2d.cluster._factory import make_clusterer
+
+    return estimator_finds_k(make_clusterer(clusterer))
+
+
 def check_k_criterion(criterion: str, clusterer: str) -> None:
-    """Refuse a criterion that needs a mixture with a clusterer that is none."""
-    if criterion in ("bic-knee", "bic", "icl") and clusterer not in ("gmm", "hdbscan"):
+    """Refuse a criterion that the named clusterer cannot be scored by (one that needs a mixture).
+
+    The rule is N2D's own (:func:`n2d.cluster._select_k.check_criterion`, on the
+    clusterer N2D would build); a clusterer that finds k itself searches no k,
+    so any criterion passes, as in N2D. Only the message is the command line's.
+    """
+    from n2d.cluster._factory import make_clusterer
+    from n2d.cluster._select_k import check_criterion
+
+    if finds_k(clusterer):
+        return
+    try:
+        check_criterion(criterion, make_clusterer(clusterer))
+    except ValueError:
         raise ValueError(
             f"--k-criterion {criterion} needs the mixture clusterer (gmm); with --clusterer {clusterer} "
             "use --k-criterion silhouette."
-        )
+        ) from None
 
 
 def check_weights_file(path) -> None:

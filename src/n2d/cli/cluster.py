@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from n2d._util.params import MAX_SEED, PRECISIONS
 from n2d._version import __version__
 from n2d.cli._labels import write_labels
 from n2d.cli._options import (
@@ -35,14 +36,14 @@ from n2d.cli._options import (
     check_weights_file,
     choice,
     epochs_arg,
+    finds_k,
     fit_sample_arg,
     hidden_dims_arg,
     k_range_arg,
     n_clusters_arg,
 )
+from n2d.cli._outdir import MARKER, MODEL, OutputFolder
 from n2d.cli._report import print_summary, result_record, run_report
-
-_MARKER = ".n2d-output.json"  # n2d.cli._outdir.MARKER, spelt out so that building the parser imports nothing
 
 
 def add_parser(subparsers) -> None:
@@ -69,13 +70,14 @@ def add_parser(subparsers) -> None:
 def _add_model_options(p) -> None:
     """The number of clusters and the stages' settings."""
     from n2d.cluster._factory import CLUSTERERS
+    from n2d.cluster._select_k import K_RANGE
     from n2d.manifold._umap_learn import MANIFOLDS
 
     p.add_argument("--n-clusters", default=None,
                    help="number of clusters, at least 2, or 'auto' to estimate it without labels (default: the "
                         "dataset's classes; 'auto' for a data file without labels)")
     p.add_argument("--k-range", default=None, metavar="LOW,HIGH",
-                   help="candidate cluster counts for --n-clusters auto (default: 2,30)")
+                   help=f"candidate cluster counts for --n-clusters auto (default: {K_RANGE[0]},{K_RANGE[1]})")
     p.add_argument("--k-criterion", default=None, metavar="NAME",
                    help="how --n-clusters auto chooses k: auto (default: bic-knee, the knee of the mixture's BIC "
                         "curve, for gmm; silhouette for other clusterers), bic-knee, silhouette, icl or bic")
@@ -84,7 +86,7 @@ def _add_model_options(p) -> None:
                         "as sqrt(rows) above, 20 epochs on MNIST; sooner once the reconstruction leaves under 1%% "
                         "of the variance unexplained, 12-17 epochs on pendigits) or a number (1000 is the "
                         "paper's)")
-    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=None,
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="training arithmetic: auto (default: bfloat16 mixed precision on CPUs with native bf16, "
                         "else float32), float32 or bfloat16")
     p.add_argument("--paper", action="store_true",
@@ -110,7 +112,7 @@ def _add_input_output_options(p) -> None:
     p.add_argument(
         "--out",
         help="output folder (default: n2d-out/<data name>): new, empty, or written by n2d cluster before "
-        f"(marked by {_MARKER}); files n2d did not write are never overwritten",
+        f"(marked by {MARKER}); files n2d did not write are never overwritten",
     )
     p.add_argument("--no-cache", action="store_true", help="train the autoencoder even if cached weights exist")
     p.add_argument(
@@ -184,8 +186,6 @@ def plan(args) -> Plan:
 
     Normalises ``args`` in place (see :func:`check_options`).
     """
-    from n2d.cli._outdir import MODEL, OutputFolder
-
     settings = check_options(args)
     is_file, name = _source_name(args)
     out = Path(args.out or Path("n2d-out") / name)
@@ -265,7 +265,6 @@ def report(args, plan: Plan, data: Data, fitted: Fitted) -> dict:
 def write(args, plan: Plan, data: Data, fitted: Fitted, result: dict) -> None:
     """Write the model, labels, plots and ``result.json``, recording each in the folder's marker as it is done."""
     from n2d._util.files import atomic_path
-    from n2d.cli._outdir import MODEL, OutputFolder
 
     model, out = fitted.model, plan.out
     planned = plan.planned
@@ -306,7 +305,7 @@ def check_options(args) -> dict:
         ("--n-clusters", None if args.n_clusters == "auto" else args.n_clusters, 2, None),
         ("--batch-size", args.batch_size, 1, None),
         ("--n-init", args.n_init, 1, None),
-        ("--seed", args.seed, 0, 2**32 - 1),
+        ("--seed", args.seed, 0, MAX_SEED),
     ))
     _check_training_options(args)
     manifold = choice("--manifold", args.manifold, (*MANIFOLDS, "none"))
@@ -378,7 +377,7 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
 
     if k == "auto":
         check_k_criterion(args.k_criterion, plan.clusterer)
-        if plan.clusterer == "hdbscan":  # HDBSCAN finds k itself: no candidates to check
+        if finds_k(plan.clusterer):  # HDBSCAN finds k itself: no candidates to check
             return "the clusters HDBSCAN finds"
         check_k_range(args.k_range, n_rows, owner="n2d cluster (--k-range)")  # before training
         return f"k clusters, k in {args.k_range[0]}..{args.k_range[1]} chosen by criterion {args.k_criterion}"
