@@ -169,7 +169,7 @@ def test_cli_help_and_version():
     assert "--epochs" in proc.stdout and "'auto'" in proc.stdout and "--paper" in proc.stdout
 
 
-SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data")
 
 
 @pytest.mark.parametrize("name, k", [("mnist", 10), ("mnist-test", 10), ("usps", 10), ("fashion", 10)])
