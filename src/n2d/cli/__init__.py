@@ -1,6 +1,8 @@
 """The ``n2d`` command line: a thin front end over N2D, the datasets and the metrics.
 
-One module per sub-command, each with ``add_parser(subparsers)`` and ``run(args) -> int``:
+One module per sub-command, each with ``add_parser(subparsers)``; the parser it adds sets
+``func``, which runs the command and returns the exit code (``run(args)``; ``datasets``
+sets one per leaf command):
 
 - :mod:`n2d.cli.cluster`: ``n2d cluster``, fit N2D and write labels, the model and ``result.json``;
 - :mod:`n2d.cli.predict`: ``n2d predict``, label new data with a saved model, in blocks of rows;

@@ -1,10 +1,10 @@
 """``n2d cluster DATA``: fit N2D on a named dataset or a data file; write labels, the model and ``result.json``.
 
-:func:`run` goes through four steps, each a function here:
+:func:`run` goes through these steps, each a function here:
 
 - :func:`plan`: check every option, resolve the data source and claim the
   output folder, before anything is loaded or trained (a bad option, an
-  unknown dataset or a user's folder fails in a second, not after the fit);
+  unknown dataset or a user's folder fails at once, not after the fit);
 - :func:`load` and :func:`fit`: read the data, check what needs it (k against
   its labels and rows), then fit;
 - :func:`report`: print the summary and build the ``result.json`` record
@@ -144,8 +144,8 @@ class Plan:
     is_file: bool
     name: str
     out: Path
-    planned: list
-    """Entries the run will write into ``out`` (``"model"`` is the model folder)."""
+    entries: list
+    """What the run will write into ``out`` (``"model"`` is the model folder)."""
 
 
 @dataclass
@@ -190,10 +190,10 @@ def plan(args) -> Plan:
     is_file, name = _source_name(args)
     out = Path(args.out or Path("n2d-out") / name)
     maybe_auto = args.n_clusters == "auto" or (is_file and args.n_clusters is None)
-    planned = [MODEL, "labels.csv", "result.json"] + (["clusters.png"] if args.plot else [])
-    planned += ["k_scores.png"] if args.plot and maybe_auto else []
-    OutputFolder.claim(out, planned)  # refuse a user's folder or file before anything expensive
-    return Plan(**settings, is_file=is_file, name=name, out=out, planned=planned)
+    entries = [MODEL, "labels.csv", "result.json"] + (["clusters.png"] if args.plot else [])
+    entries += ["k_scores.png"] if args.plot and maybe_auto else []
+    OutputFolder.claim(out, entries)  # refuse a user's folder or file before anything expensive
+    return Plan(**settings, is_file=is_file, name=name, out=out, entries=entries)
 
 
 def load(args, plan: Plan) -> Data:
@@ -267,11 +267,11 @@ def write(args, plan: Plan, data: Data, fitted: Fitted, result: dict) -> None:
     from n2d._util.files import atomic_path
 
     model, out = fitted.model, plan.out
-    planned = plan.planned
+    entries = plan.entries
     if not hasattr(model, "k_scores_"):
-        planned = [n for n in planned if n != "k_scores.png"]  # no search, no plot of it
-    folder = OutputFolder.claim(out, planned)  # again: the folder may have changed during the fit
-    folder.begin(planned)
+        entries = [n for n in entries if n != "k_scores.png"]  # no search, no plot of it
+    folder = OutputFolder.claim(out, entries)  # again: the folder may have changed during the fit
+    folder.begin(entries)
     model.save(out / MODEL)
     folder.done(MODEL)
     write_labels(out / "labels.csv", fitted.labels, data.y)
@@ -280,7 +280,7 @@ def write(args, plan: Plan, data: Data, fitted: Fitted, result: dict) -> None:
     with atomic_path(out / "result.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1) + "\n")
     folder.done("result.json")
-    print("wrote " + ", ".join(str(out / n) for n in planned))
+    print("wrote " + ", ".join(str(out / n) for n in entries))
 
 
 # --------------------------------------------------------------------------- #
