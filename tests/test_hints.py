@@ -15,8 +15,8 @@ _INDEX_N2D = re.compile(r"pip install\s+(?:-\S+\s+)*['\"]?n2d\b")
 
 def test_no_hint_installs_the_unrelated_n2d_from_the_package_index():
     offenders = [
-        f"{path.name}:{i}: {line.strip()}"
-        for path in sorted(SRC.glob("*.py"))
+        f"{path.relative_to(SRC)}:{i}: {line.strip()}"
+        for path in sorted(SRC.rglob("*.py"))  # the packages too: n2d/cli/ holds the command line's messages
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if _INDEX_N2D.search(line)
     ]

@@ -207,11 +207,12 @@ def test_cli_implicit_auto_with_kmeans_and_bic_fails_before_training(no_training
 
 
 def test_cli_mixture_criterion_accepts_the_clusterer_name_in_any_case():
-    from n2d.cli import _check_cluster_args, build_parser
+    from n2d.cli import build_parser
+    from n2d.cli.cluster import check_options
 
     args = build_parser().parse_args(["cluster", "x.npy", "--n-clusters", "auto", "--k-criterion", "bic",
                                       "--clusterer", "GMM", "--device", "cpu"])
-    assert _check_cluster_args(args)["clusterer"] == "gmm"
+    assert check_options(args)["clusterer"] == "gmm"
 
 
 def test_cli_unknown_clusterer_in_auto_mode_says_so(capsys, unlabeled_npy, tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from n2d._util.params import MAX_SEED
+
 
 def seed_from(random_state) -> int | None:
     """Draw a 31-bit integer seed from an int, a RandomState, or None (returns None)."""
@@ -95,4 +97,4 @@ def check_options(owner, name, value, options):
 def check_random_state_param(owner, value):
     if value is None or isinstance(value, np.random.RandomState):
         return
-    check_int(owner, "random_state", value, 0, 2**32 - 1)
+    check_int(owner, "random_state", value, 0, MAX_SEED)

@@ -10,10 +10,9 @@ import functools
 
 import torch
 
-__all__ = ["PRECISIONS", "cpu_capabilities", "cpu_has_native_bf16", "resolve_precision"]
+from n2d._util.params import PRECISIONS
 
-PRECISIONS = ("auto", "float32", "bfloat16")
-"""Values of the autoencoder's ``precision`` parameter."""
+__all__ = ["PRECISIONS", "cpu_capabilities", "cpu_has_native_bf16", "resolve_precision"]
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,8 +1,8 @@
 """The ``n2d cache`` sub-command: ``info`` and ``clear [--older-than WHEN] [--dry-run]``.
 
-The main CLI calls :func:`add_parser` with its sub-parsers object; each leaf
-parser sets ``func(args) -> int`` (the exit code) through ``set_defaults``.
-Errors propagate to the main CLI, which prints them as one line.
+The main CLI calls :func:`add_parser` with its sub-parsers object; the parser
+sets :func:`run` (which returns the exit code) as ``func`` through
+``set_defaults``. Errors propagate to the main CLI, which prints them as one line.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def add_parser(subparsers) -> None:
             "Only entries n2d wrote are counted and removed; downloaded dataset files (data/) are never removed."
         ),
     )
+    parser.set_defaults(func=run)
     sub = parser.add_subparsers(dest="cache_command", metavar="{info,clear}")
     sub.required = True
     p_info = sub.add_parser("info", help="location, number of entries and size")
     p_info.add_argument("--cache-dir", metavar="DIR", help=f"cache root (default: ${CACHE_ENV} or the user cache)")
-    p_info.set_defaults(func=_cmd_info)
     p_clear = sub.add_parser(
         "clear",
         help="remove cache entries (all, or those older than a date or a number of days)",
@@ -53,7 +53,11 @@ def add_parser(subparsers) -> None:
     )
     p_clear.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
     p_clear.add_argument("--cache-dir", metavar="DIR", help=f"cache root (default: ${CACHE_ENV} or the user cache)")
-    p_clear.set_defaults(func=_cmd_clear)
+
+
+def run(args) -> int:
+    """Run ``n2d cache info`` or ``n2d cache clear``; returns the exit code."""
+    return {"info": _cmd_info, "clear": _cmd_clear}[args.cache_command](args)
 
 
 def parse_when(text: str, now: datetime | None = None) -> datetime:

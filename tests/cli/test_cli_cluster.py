@@ -1,6 +1,7 @@
+"""``n2d cluster``: data files and datasets, errors before any training, the per-run report and result.json."""
+
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -9,44 +10,6 @@ import pytest
 from n2d.cli import main
 
 SMALL = ["--epochs", "2", "--hidden-dims", "16", "--device", "cpu", "-q"]
-
-
-def _run(*args, cwd=None):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "n2d.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
-
-
-@pytest.fixture(scope="module")
-def blob_csv(tmp_path_factory, blobs):
-    x, y = blobs
-    path = tmp_path_factory.mktemp("csv") / "points.csv"
-    header = ",".join([f"f{i}" for i in range(x.shape[1])] + ["kind"])
-    names = np.array(["alpha", "beta", "gamma"])[y]
-    rows = [",".join([*(f"{v:.5f}" for v in row), n]) for row, n in zip(x, names)]
-    path.write_text(header + "\n" + "\n".join(rows) + "\n")
-    return path
-
-
-def test_cli_cluster_and_predict_through_subprocess(tmp_path, blob_csv, blobs):
-    out = tmp_path / "run"
-    proc = _run("cluster", str(blob_csv), "--label-column", "kind", "--out", str(out), *SMALL)
-    assert proc.returncode == 0, proc.stderr
-    assert "clustering points (300 x 8) into 3 clusters" in proc.stdout
-    for stage in ("autoencoder", "manifold", "clusterer", "total"):
-        assert stage in proc.stdout
-    assert "ACC 1.0000" in proc.stdout or "ACC 0.99" in proc.stdout
-    result = json.loads((out / "result.json").read_text())
-    assert result["acc"] > 0.95 and set(result["seconds"]) == {"autoencoder", "manifold", "clusterer"}
-    lines = (out / "labels.csv").read_text().splitlines()
-    assert lines[0] == "index,cluster,true_label" and len(lines) == 301 and lines[1].endswith(("alpha", "beta", "gamma"))
-
-    x, _ = blobs
-    np.save(tmp_path / "new.npy", x[:40])
-    proc = _run("predict", str(out / "model"), str(tmp_path / "new.npy"), "--out", str(tmp_path / "new.csv"))
-    assert proc.returncode == 0, proc.stderr
-    predicted = np.loadtxt(tmp_path / "new.csv", delimiter=",", skiprows=1, dtype=int)[:, 1]
-    trained = np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, dtype=str)[:40, 1].astype(int)
-    assert (predicted == trained).mean() >= 0.95
 
 
 @pytest.mark.slow
@@ -151,25 +114,7 @@ def test_cli_cuda_without_gpu(capsys, tmp_path, blobs):
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_predict_errors(capsys, tmp_path, blobs):
-    np.save(tmp_path / "x.npy", blobs[0])
-    assert "not an n2d model" in _error(capsys, ["predict", str(tmp_path), str(tmp_path / "x.npy")])
-    assert main(["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--out", str(tmp_path / "o"), *SMALL]) == 0
-    np.save(tmp_path / "five.npy", blobs[0][:, :5])
-    assert "5 features" in _error(capsys, ["predict", str(tmp_path / "o" / "model"), str(tmp_path / "five.npy")])
-    arrays = tmp_path / "o" / "model" / "arrays.safetensors"
-    arrays.write_bytes(arrays.read_bytes()[:100])
-    assert "truncated or corrupted" in _error(capsys, ["predict", str(tmp_path / "o" / "model"), str(tmp_path / "x.npy")])
-
-
-def test_cli_help_and_version():
-    proc = _run("--help")
-    assert proc.returncode == 0 and "cluster" in proc.stdout and "predict" in proc.stdout and "datasets" in proc.stdout
-    proc = _run("cluster", "--help")
-    assert "--epochs" in proc.stdout and "'auto'" in proc.stdout and "--paper" in proc.stdout
-
-
-SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data")
 
 
 @pytest.mark.parametrize("name, k", [("mnist", 10), ("mnist-test", 10), ("usps", 10), ("fashion", 10)])
@@ -235,59 +180,9 @@ def test_read_data_columns_and_drop_columns(tmp_path):
     assert read_data(tmp_path / "a.npy", columns="3,0").x.tolist() == [[3, 0], [7, 4], [11, 8]]
 
 
-def test_cli_columns_options_are_exclusive(tmp_path):
-    proc = _run("cluster", "x.csv", "--columns", "a", "--drop-columns", "b")
-    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
-
-
 # --------------------------------------------------------------------------- #
-# Feature names: recorded from a CSV header, matched by name in predict (point 8)
+# Feature names (point 8): none from an array (a CSV's, matched by name: test_cli_predict.py)
 # --------------------------------------------------------------------------- #
-
-
-def test_cli_predict_matches_csv_columns_by_name(tmp_path, blob_csv, capsys):
-    from n2d import N2D
-
-    out = tmp_path / "run"
-    assert main(["cluster", str(blob_csv), "--label-column", "kind", "--out", str(out), *SMALL]) == 0
-    model = N2D.load(out / "model")
-    assert list(model.feature_names_in_) == [f"f{i}" for i in range(8)]
-    assert json.loads((out / "result.json").read_text())["feature_names"] == [f"f{i}" for i in range(8)]
-    capsys.readouterr()
-    header, *rows = blob_csv.read_text().splitlines()
-    table = np.array([r.split(",") for r in [header, *rows]])
-    # the same data with its columns in another order (label first, features reversed)
-    order = [8, *range(7, -1, -1)]
-    shuffled = tmp_path / "shuffled.csv"
-    shuffled.write_text("\n".join(",".join(r[order]) for r in table) + "\n")
-    assert main(["predict", str(out / "model"), str(blob_csv), "--label-column", "kind",
-                 "--out", str(tmp_path / "a.csv")]) == 0
-    assert main(["predict", str(out / "model"), str(shuffled), "--label-column", "kind",
-                 "--out", str(tmp_path / "b.csv")]) == 0
-    assert "matched by name" in capsys.readouterr().err
-    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
-    # a renamed column: refused, naming both the missing and the unknown column
-    renamed = tmp_path / "renamed.csv"
-    renamed.write_text("\n".join([header.replace("f3", "g3"), *rows]) + "\n")
-    err = _error(capsys, ["predict", str(out / "model"), str(renamed), "--label-column", "kind",
-                          "--out", str(tmp_path / "c.csv")])
-    assert "missing column(s) 'f3'; column(s) 'g3' the model was not fitted on" in err
-    # an extra column: refused with the hint, accepted once dropped
-    extra = tmp_path / "extra.csv"
-    extra.write_text("\n".join([header + ",id", *(f"{r},{i}" for i, r in enumerate(rows))]) + "\n")
-    err = _error(capsys, ["predict", str(out / "model"), str(extra), "--label-column", "kind"])
-    assert "column(s) 'id' the model was not fitted on" in err and "--drop-columns" in err
-    assert main(["predict", str(out / "model"), str(extra), "--label-column", "kind", "--drop-columns", "id",
-                 "--out", str(tmp_path / "d.csv")]) == 0
-    assert (tmp_path / "d.csv").read_text() == (tmp_path / "a.csv").read_text()
-    # an array has no names: taken by position, and the note says so
-    x = table[1:, :8].astype(np.float32)
-    np.save(tmp_path / "x.npy", x)
-    capsys.readouterr()
-    assert main(["predict", str(out / "model"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "e.csv")]) == 0
-    assert "has no column names; its 8 columns are taken in the training order (f0, f1" in capsys.readouterr().err
-    a = np.loadtxt(tmp_path / "a.csv", delimiter=",", skiprows=1, dtype=str)[:, 1]
-    assert (np.loadtxt(tmp_path / "e.csv", delimiter=",", skiprows=1, dtype=str)[:, 1] == a).all()
 
 
 def test_cli_model_fitted_on_an_array_records_no_feature_names(tmp_path, blobs):
