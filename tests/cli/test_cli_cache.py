@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from n2d import cache
-from n2d.cli.cache import parse_when
 from n2d.cli import main
+from n2d.cli.cache import parse_when
 
 OLD = datetime(2020, 6, 1).timestamp()
 
@@ -77,7 +77,8 @@ def test_cache_info_counts_and_sizes(root):
     assert info["root"] == str(root) and info["entries"] == 5
     assert info["kinds"]["autoencoder"]["entries"] == 2 and info["kinds"]["parsed"]["entries"] == 1
     assert info["bytes"] == sum(e.bytes for e in entries) > 0
-    assert info["kinds"]["autoencoder"]["bytes"] == 2 * (root / "autoencoders" / ("a" * 32 + ".safetensors")).stat().st_size
+    one = (root / "autoencoders" / ("a" * 32 + ".safetensors")).stat().st_size
+    assert info["kinds"]["autoencoder"]["bytes"] == 2 * one
     assert info["data_bytes"] == 1000 and len(info["foreign"]) == 4
     assert info["oldest"] == OLD
 
@@ -98,7 +99,8 @@ def test_cache_clear_all_leaves_foreign_files_data_and_live_writes(root):
 def test_cache_clear_older_than_and_dry_run(root):
     would = cache.clear_cache(root, older_than=datetime(2021, 1, 1), dry_run=True)
     assert _names(would) == [
-        ("autoencoder", "a" * 32 + ".safetensors"), ("temporary", ".{}.safetensors.k2j3.safetensors.tmp".format("c" * 32))
+        ("autoencoder", "a" * 32 + ".safetensors"),
+        ("temporary", ".{}.safetensors.k2j3.safetensors.tmp".format("c" * 32)),
     ]
     assert all(e.path.exists() for e in would)
     removed = cache.clear_cache(root, older_than=datetime(2021, 1, 1))

@@ -36,7 +36,8 @@ def test_cli_npz_with_labels_and_n_clusters_from_labels_and_plot(tmp_path, blobs
 def test_cli_plot_without_matplotlib_fails_before_fitting(tmp_path, blobs, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     np.save(tmp_path / "x.npy", blobs[0])
-    err = _error(capsys, ["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--plot", "--out", str(tmp_path / "o"), *SMALL])
+    err = _error(capsys, ["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--plot",
+                          "--out", str(tmp_path / "o"), *SMALL])
     assert "pip install matplotlib" in err and "n2d[plot]" not in err
     assert not (tmp_path / "o").exists()
 
@@ -114,7 +115,9 @@ def test_cli_cuda_without_gpu(capsys, tmp_path, blobs):
     assert not (tmp_path / "o").exists()
 
 
-SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(__import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data")
+SHARED = os.environ.get("N2D_TEST_SHARED_DATA") or str(
+    __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data"
+)
 
 
 @pytest.mark.parametrize("name, k", [("mnist", 10), ("mnist-test", 10), ("usps", 10), ("fashion", 10)])
@@ -143,7 +146,8 @@ def test_cli_dataset_missing_from_data_dir(capsys, tmp_path):
     "content, message",
     [
         ("a,b,c\n1,2,3\n4,,6\n7,8,9\n", "bad.csv: missing value (an empty cell) in column 'b' at line 3."),
-        ("a,b\n1,2\nNaN,3\n4,nan\n", "bad.csv: missing value ('NaN') in column 'a' at line 3; 2 missing values in all."),
+        ("a,b\n1,2\nNaN,3\n4,nan\n",
+         "bad.csv: missing value ('NaN') in column 'a' at line 3; 2 missing values in all."),
         ("1,2\n\n3,\n", "bad.csv: missing value (an empty cell) in column 1 (0-based) at line 3."),
         ("a,b\n1,2\n3,x\n", "bad.csv: non-numeric value 'x' in column 'b' at line 3."),
         ("a,b\n1,2\n3,inf\n", "bad.csv: infinite value 'inf' in column 'b' at line 3."),
@@ -224,7 +228,8 @@ def test_cli_result_json_says_how_the_result_was_made(tmp_path, blobs):
     r = json.loads((tmp_path / "o" / "result.json").read_text())
     s = r["settings"]
     assert (s["epochs"], s["batch_size"], s["hidden_dims"], s["seed"], s["n_init"]) == (2, 256, [16], 4, 1)
-    assert (s["manifold"], s["clusterer"], s["device"], s["device_used"], s["cache"]) == ("none", "kmeans", "cpu", "cpu", True)
+    got = (s["manifold"], s["clusterer"], s["device"], s["device_used"], s["cache"])
+    assert got == ("none", "kmeans", "cpu", "cpu", True)
     assert r["stages"]["autoencoder"]["class"] == "n2d.autoencoder.Autoencoder"
     assert r["stages"]["autoencoder"]["params"]["hidden_dims"] == [16]
     assert r["stages"]["manifold"] is None
@@ -260,3 +265,17 @@ def test_cli_training_settings_reach_the_autoencoder(tmp_path, blobs, monkeypatc
     assert code != 0 and "ae" in seen
     ae_epochs, ae_precision, n2d_epochs = seen["ae"]
     assert (n2d_epochs, ae_precision) == expected
+
+
+def test_cli_reports_an_adjusted_setting(tmp_path, capsys):
+    """Flat groups make the mixture's covariances singular: the run succeeds and says what it changed."""
+    rng = np.random.RandomState(0)
+    centers, planes = rng.randn(26, 26) * 10 + 20, rng.randn(26, 2, 26)
+    x = np.concatenate([c + rng.randn(40, 2) @ b for c, b in zip(centers, planes)]).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code = main(["cluster", str(tmp_path / "x.npy"), "--n-clusters", "26", "--manifold", "none", "--hidden-dims", "8",
+                 "--epochs", "1", "--device", "cpu", "-q", "--out", str(tmp_path / "o")])
+    assert code == 0
+    assert "adjusted to run on this data: clusterer.reg_covar = " in capsys.readouterr().out
+    adjustments = json.loads((tmp_path / "o" / "result.json").read_text())["adjustments"]
+    assert list(adjustments) == ["clusterer.reg_covar"] and adjustments["clusterer.reg_covar"] > 1e-6

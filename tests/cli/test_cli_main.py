@@ -26,7 +26,8 @@ def test_cli_cluster_and_predict_through_subprocess(tmp_path, blob_csv, blobs):
     result = json.loads((out / "result.json").read_text())
     assert result["acc"] > 0.95 and set(result["seconds"]) == {"autoencoder", "manifold", "clusterer"}
     lines = (out / "labels.csv").read_text().splitlines()
-    assert lines[0] == "index,cluster,true_label" and len(lines) == 301 and lines[1].endswith(("alpha", "beta", "gamma"))
+    assert lines[0] == "index,cluster,true_label" and len(lines) == 301
+    assert lines[1].endswith(("alpha", "beta", "gamma"))
 
     x, _ = blobs
     np.save(tmp_path / "new.npy", x[:40])

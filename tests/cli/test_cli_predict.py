@@ -25,7 +25,8 @@ def test_cli_predict_errors(capsys, tmp_path, blobs):
     assert "5 features" in _error(capsys, ["predict", str(tmp_path / "o" / "model"), str(tmp_path / "five.npy")])
     arrays = tmp_path / "o" / "model" / "arrays.safetensors"
     arrays.write_bytes(arrays.read_bytes()[:100])
-    assert "truncated or corrupted" in _error(capsys, ["predict", str(tmp_path / "o" / "model"), str(tmp_path / "x.npy")])
+    err = _error(capsys, ["predict", str(tmp_path / "o" / "model"), str(tmp_path / "x.npy")])
+    assert "truncated or corrupted" in err
 
 
 def test_cli_predict_matches_csv_columns_by_name(tmp_path, blob_csv, capsys):

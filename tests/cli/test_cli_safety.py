@@ -145,7 +145,8 @@ def test_out_with_a_corrupt_marker_is_refused(capsys, tmp_path, x_npy, expensive
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--manifold", "umpa"], "--manifold must be one of umap, tsne, isomap, lle, none; got 'umpa' (did you mean 'umap'?)"),
+        (["--manifold", "umpa"],
+         "--manifold must be one of umap, tsne, isomap, lle, none; got 'umpa' (did you mean 'umap'?)"),
         (["--clusterer", "gmn"], "--clusterer must be one of gmm, kmeans, spectral, agglomerative, hdbscan; got 'gmn'"),
         (["--hidden-dims", "64,x"], "--hidden-dims must be comma-separated positive integers"),
         (["--hidden-dims", "64,0"], "--hidden-dims must be comma-separated positive integers"),
@@ -159,7 +160,9 @@ def test_out_with_a_corrupt_marker_is_refused(capsys, tmp_path, x_npy, expensive
         (["--seed", "-3"], "--seed must be an integer in [0, 4294967295]; got -3"),
         (["--device", "tpu"], "device must be one of 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
         (["--fit-sample", "500"], "--fit-sample must be 'auto', 'all' or an integer >= 1000"),
-        (["--fit-sample", "most"], "--fit-sample must be 'auto', 'all' or an integer >= 1000 (rows to fit the manifold and clusterer on); got 'most'"),
+        (["--fit-sample", "most"],
+         "--fit-sample must be 'auto', 'all' or an integer >= 1000 (rows to fit the manifold and clusterer on); "
+         "got 'most'"),
         (["--weights", "{tmp}/none.safetensors"], "--weights {tmp}/none.safetensors: no such file"),
         (["--weights", "{tmp}/junk.safetensors"], "is not a readable safetensors weights file"),
     ],

@@ -63,7 +63,10 @@ def choice(option: str, value: str, allowed) -> str:
 
 
 def check_ranges(checks) -> None:
-    """Raise for the first ``(option, value, low, high)`` whose value is outside [low, high] (None: no bound, no value)."""
+    """Raise for the first ``(option, value, low, high)`` whose value is outside [low, high].
+
+    None as a bound means no bound; None as a value means the option was not given.
+    """
     for option, value, low, high in checks:
         if value is not None and (value < low or (high is not None and value > high)):
             allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
@@ -135,8 +138,8 @@ def k_range_arg(value) -> tuple[int, int]:
 
 def finds_k(clusterer: str) -> bool:
     """Whether the named clusterer finds the number of clusters itself (HDBSCAN), by the library's rule."""
-    from n2d.cluster._factory import finds_k as estimator_finds_k
-    from n2d.cluster._factory import make_clusterer
+    from n2d.cluster import finds_k as estimator_finds_k
+    from n2d.cluster import make_clusterer
 
     return estimator_finds_k(make_clusterer(clusterer))
 
@@ -148,7 +151,7 @@ def check_k_criterion(criterion: str, clusterer: str) -> None:
     clusterer N2D would build); a clusterer that finds k itself searches no k,
     so any criterion passes, as in N2D. Only the message is the command line's.
     """
-    from n2d.cluster._factory import make_clusterer
+    from n2d.cluster import make_clusterer
     from n2d.cluster._select_k import check_criterion
 
     if finds_k(clusterer):

@@ -66,7 +66,8 @@ class OutputFolder:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise FileExistsError(
-                f"--out {path} is a file, not a folder; give a new or empty folder, or one that n2d cluster wrote before."
+                f"--out {path} is a file, not a folder; give a new or empty folder, "
+                "or one that n2d cluster wrote before."
             )
         if not path.exists():
             parent = next((p for p in path.parents if p.exists()), Path("."))

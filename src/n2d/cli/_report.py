@@ -45,6 +45,8 @@ def print_summary(model, autoencoder_line: str, total: float, k_range=None) -> N
         noise = int(np.sum(model.labels_ < 0))
         print(f"clusters: {model.n_clusters_} ({how_k})" + (f"; {noise} noise points (label -1)" if noise else ""))
     print(f"device: {model.device_}; {autoencoder_line}")
+    for setting, value in getattr(model, "adjustments_", {}).items():
+        print(f"adjusted to run on this data: {setting} = {value:g}")
     for stage, sec in model.timings_.items():
         print(f"  {stage:<12} {sec:8.1f} s")
     print(f"  {'total':<12} {total:8.1f} s")
@@ -74,6 +76,7 @@ def result_record(args, plan, data, fitted, runs: list[dict]) -> dict:
             "manifold": stage_record(model.manifold_),
             "clusterer": stage_record(model.clusterer_),
         },
+        "adjustments": {k: float(v) for k, v in getattr(model, "adjustments_", {}).items()},
         "runs": runs,
         "best_init": int(model.best_init_),
         "init_scores": [float(s) for s in model.init_scores_],

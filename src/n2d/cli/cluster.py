@@ -69,7 +69,7 @@ def add_parser(subparsers) -> None:
 
 def _add_model_options(p) -> None:
     """The number of clusters and the stages' settings."""
-    from n2d.cluster._factory import CLUSTERERS
+    from n2d.cluster import CLUSTERERS
     from n2d.cluster._select_k import K_RANGE
     from n2d.manifold import MANIFOLDS
 
@@ -123,7 +123,8 @@ def _add_input_output_options(p) -> None:
     p.add_argument(
         "--plot",
         action="store_true",
-        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; needs matplotlib",
+        help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; "
+        "needs matplotlib",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -297,7 +298,7 @@ def check_options(args) -> dict:
     always names the same one.
     """
     from n2d._util.device import resolve_device
-    from n2d.cluster._factory import CLUSTERERS
+    from n2d.cluster import CLUSTERERS
     from n2d.manifold import MANIFOLDS
 
     _check_k_options(args)

@@ -33,7 +33,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--baseline-seeds", type=int, help="seeds for the other methods (default: as --seeds)")
     p.add_argument("--out", default="n2d-reproduce", help="results folder (default: n2d-reproduce)")
     p.add_argument("--paper", action="store_true",
-                   help="the paper's setting: 1000 float32 autoencoder epochs, umap-learn on a CPU (same as --setting paper)")
+                   help="the paper's setting: 1000 float32 autoencoder epochs, umap-learn on a CPU "
+                        "(same as --setting paper)")
     p.add_argument("--setting", choices=("default", "paper", "cpu"), default=None,
                    help="default (N2D's own default: epochs 'auto', auto precision), paper, or cpu (the earlier "
                         "50-epoch CPU setting of benchmarks/results/reproduce-cpu)")

@@ -54,7 +54,7 @@ def fit_predict(clusterer, X, *, progress: bool = False):
                 if len(tried) == REG_COVAR_RETRIES:
                     raise _stage_error(clusterer, X, tried) from exc
                 tried.append(float(clusterer.reg_covar))
-                clusterer.set_params(reg_covar=tried[-1] * REG_COVAR_FACTOR)
+                clusterer.set_params(reg_covar=float(f"{tried[-1] * REG_COVAR_FACTOR:.12g}"))  # 1e-5, not 9.99e-6
     if tried:
         warnings.warn(
             f"The clusterer stage ({type(clusterer).__name__}) found singular covariances with reg_covar="
