@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +26,10 @@ from n2d.cluster._select_k import (
     K_RANGE,
     check_criterion,
     check_k_range,
+    data_k_range,
     search_k,
 )
+from n2d.exceptions import AdjustmentWarning
 from n2d.manifold import MANIFOLDS, make_manifold
 
 log = logging.getLogger(__name__)
@@ -163,7 +166,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         ``n_components``) is set to ``n_clusters``. ``predict`` needs a
         clusterer with ``predict``.
     k_range : (int, int), default=(2, 30)
-        Candidate cluster counts (inclusive) when ``n_clusters="auto"``.
+        Candidate cluster counts (inclusive) when ``n_clusters="auto"``. The
+        default range on data with fewer than 60 rows is searched up to half
+        the rows instead (an :class:`~n2d.exceptions.AdjustmentWarning`,
+        recorded in ``adjustments_`` as ``"k_range.high"``); any other range
+        is used as given.
     k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic"}, default="auto"
         How ``n_clusters="auto"`` chooses k without labels (see
         :mod:`n2d.cluster._select_k`): the knee of the mixture's BIC curve, the
@@ -468,6 +475,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         X = self._check_fit_data(X)
         k_min = check_k_range(self.k_range)[0] if self._auto_k else self.n_clusters
+        adjustments = self._data_k_range(X.shape[0], warn=True)[1]
         self.device_ = str(resolve_device(self.device))
         run_seeds = self._run_seeds()
         timer = _StageTimer(self.verbose)
@@ -482,6 +490,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         ]
         best, scores = self._choose_run(runs, timer)
         self._keep(runs[best], best, scores)
+        self.adjustments_ = {**adjustments, **self.adjustments_}
         self.timings_ = timer.timings
         return self
 
@@ -491,12 +500,28 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         if self._auto_k:
             if not (self.clusterer == "hdbscan" or finds_k(self.clusterer)):  # HDBSCAN finds k itself
-                check_k_range(self.k_range, X.shape[0])
+                check_k_range(self._data_k_range(X.shape[0])[0], X.shape[0])
         elif X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"Expected n_samples >= n_clusters but got n_clusters = {self.n_clusters}, n_samples = {X.shape[0]}."
             )
         return np.asarray(X, dtype=np.float32)
+
+    def _data_k_range(self, n_samples: int, warn: bool = False) -> tuple[tuple, dict]:
+        """The k range searched on ``n_samples`` rows, and its adjustment (see ``_select_k.data_k_range``)."""
+        low, high = check_k_range(self.k_range)
+        if not self._auto_k or self.clusterer == "hdbscan" or finds_k(self.clusterer):
+            return (low, high), {}
+        searched = data_k_range(self.k_range, n_samples)
+        if searched == (low, high):
+            return searched, {}
+        if warn:
+            warnings.warn(
+                f"n_clusters='auto' searches k in {searched} on these {n_samples} rows: the default k_range "
+                f"{K_RANGE} reaches more clusters than half the rows. Pass k_range to choose the range yourself.",
+                AdjustmentWarning, stacklevel=3,
+            )
+        return searched, {"k_range.high": searched[1]}
 
     def _encode(self, encoders, X, timer) -> list:
         """Each run's code of ``X``; several torch autoencoders train together as one batched model."""
@@ -556,7 +581,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         fit_emb = emb if part is None else emb[part]
         search = None
         if self._auto_k and not finds_k(clusterer):
-            search = timer.run("k search", f"{type(clusterer).__name__} for k in {tuple(self.k_range)}",
+            search = timer.run("k search", f"{type(clusterer).__name__} for k in {self._data_k_range(emb.shape[0])[0]}",
                                lambda d: self._search_k(clusterer, d), fit_emb)
             clusterer, labels = search.clusterer, search.labels
         else:
@@ -611,7 +636,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             return est
 
         seed = getattr(clusterer, "random_state", None)
-        return search_k(emb, make, self.k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0)
+        k_range = self._data_k_range(emb.shape[0])[0]  # emb is all rows, or a sample too large to need a cap
+        return search_k(emb, make, k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0)
 
     def _run_seeds(self) -> list[tuple]:
         """Stage seeds of each of the ``n_init`` runs; run i of an int seed s is that of seed s + i."""

@@ -279,3 +279,13 @@ def test_cli_reports_an_adjusted_setting(tmp_path, capsys):
     assert "adjusted to run on this data: clusterer.reg_covar = " in capsys.readouterr().out
     adjustments = json.loads((tmp_path / "o" / "result.json").read_text())["adjustments"]
     assert list(adjustments) == ["clusterer.reg_covar"] and adjustments["clusterer.reg_covar"] > 1e-6
+
+
+def test_cli_auto_k_runs_on_a_few_rows_with_the_default_range(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.RandomState(0).randn(25, 3).astype(np.float32))
+    code = main(["cluster", str(tmp_path / "x.npy"), "--epochs", "2", "--hidden-dims", "8", "--device", "cpu", "-q",
+                 "--out", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "k in 2..12" in out and "adjusted to run on this data: k_range.high = 12" in out
+    assert json.loads((tmp_path / "o" / "result.json").read_text())["adjustments"] == {"k_range.high": 12.0}

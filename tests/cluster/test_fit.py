@@ -119,3 +119,22 @@ def test_the_k_search_survives_singular_candidates(flat_groups):
         warnings.simplefilter("ignore", AdjustmentWarning)
         model.fit(x)
     assert 20 <= model.n_clusters_ <= 28
+
+
+@pytest.mark.parametrize("rows", [5, 25, 59])
+def test_auto_k_with_the_default_range_runs_on_a_few_rows(rows):
+    x = np.random.RandomState(0).randn(rows, 3).astype(np.float32)
+    with pytest.warns(AdjustmentWarning, match=rf"searches k in \(2, {rows // 2}\) on these {rows} rows"):
+        model = N2D("auto", epochs=2, hidden_dims=(8,), random_state=0, verbose=0).fit(x)
+    assert model.adjustments_ == {"k_range.high": rows // 2}
+    assert 2 <= model.n_clusters_ <= rows // 2 and model.k_candidates_.max() == rows // 2
+
+
+def test_an_explicit_k_range_is_not_adjusted():
+    x = np.random.RandomState(0).randn(25, 3).astype(np.float32)
+    with pytest.raises(ValueError, match="goes up to 30 clusters, more than the 25 samples"):
+        N2D("auto", k_range=(3, 30), epochs=2, random_state=0, verbose=0).fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AdjustmentWarning)
+        model = N2D("auto", k_range=(2, 6), epochs=2, hidden_dims=(8,), random_state=0, verbose=0).fit(x)
+    assert model.adjustments_ == {}

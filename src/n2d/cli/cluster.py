@@ -251,10 +251,12 @@ def fit(args, plan: Plan, data: Data) -> Fitted:
 
 def report(args, plan: Plan, data: Data, fitted: Fitted) -> dict:
     """Print the summary (and the scores, when labels are known); returns the ``result.json`` record."""
+    from n2d.cluster._select_k import data_k_range
     from n2d.metrics import evaluate
 
     runs, autoencoder_line = run_report(fitted.model, args.n_init, args.seed)
-    print_summary(fitted.model, autoencoder_line, fitted.total, args.k_range if data.k == "auto" else None)
+    searched = data_k_range(args.k_range, data.x.shape[0]) if data.k == "auto" else None
+    print_summary(fitted.model, autoencoder_line, fitted.total, searched)
     result = result_record(args, plan, data, fitted, runs)
     if data.y is not None:
         scores = evaluate(data.y, fitted.labels)
@@ -374,14 +376,15 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
     auto``, so the criterion is checked again here; a labelled file gives k
     (its classes), so k options would be ignored and are refused.
     """
-    from n2d.cluster._select_k import check_k_range
+    from n2d.cluster._select_k import check_k_range, data_k_range
 
     if k == "auto":
         check_k_criterion(args.k_criterion, plan.clusterer)
         if finds_k(plan.clusterer):  # HDBSCAN finds k itself: no candidates to check
             return "the clusters HDBSCAN finds"
-        check_k_range(args.k_range, n_rows, owner="n2d cluster (--k-range)")  # before training
-        return f"k clusters, k in {args.k_range[0]}..{args.k_range[1]} chosen by criterion {args.k_criterion}"
+        searched = data_k_range(args.k_range, n_rows)  # the default range, capped on a few rows as N2D caps it
+        check_k_range(searched, n_rows, owner="n2d cluster (--k-range)")  # before training
+        return f"k clusters, k in {searched[0]}..{searched[1]} chosen by criterion {args.k_criterion}"
     if args.k_options_given:
         raise ValueError(
             f"--k-range and --k-criterion apply only when k is estimated, but {args.data} has labels, so k is "

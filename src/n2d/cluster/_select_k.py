@@ -39,8 +39,8 @@ import numpy as np
 
 __all__ = [
     "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "K_RANGE", "KSearch", "SEARCH_N_INIT", "SEARCH_SAMPLE",
-    "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k", "knee_k",
-    "search_k",
+    "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k",
+    "data_k_range", "knee_k", "search_k",
 ]
 
 K_RANGE = (2, 30)
@@ -149,6 +149,20 @@ def check_k_range(k_range, n_samples: int | None = None, owner: str = "N2D") -> 
             f"use a high end of at most {n_samples}."
         )
     return low, high
+
+
+def data_k_range(k_range, n_samples: int) -> tuple[int, int]:
+    """The range searched on ``n_samples`` rows: the default range capped at half the rows, any other as given.
+
+    :data:`K_RANGE` reaches 30 clusters, more than a small data set can hold;
+    on fewer than 60 rows its high end becomes half the rows (at least its low
+    end), so that ``n_clusters="auto"`` runs with the defaults on any data. A
+    range the user chose is theirs, and :func:`check_k_range` judges it.
+    """
+    low, high = check_k_range(k_range)
+    if tuple(k_range) != K_RANGE or high <= n_samples // 2:
+        return low, high
+    return low, max(low, n_samples // 2)
 
 
 def _is_mixture(est) -> bool:
