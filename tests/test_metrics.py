@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,23 @@ def test_evaluate_returns_all_three():
 def test_metrics_reject_bad_input(y_true, y_pred, match):
     with pytest.raises(ValueError, match=match):
         evaluate(y_true, y_pred)
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred, acc",
+    [
+        # more clusters than classes: cluster 1 stays unmatched, its 1 point counts as an error
+        ([0, 0, 0, 1, 1, 1], [0, 0, 1, 2, 2, 2], 5 / 6),
+        # fewer clusters than classes: cluster 0 matches class 0 or 1 (2 points), cluster 1 class 2
+        ([0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1], 4 / 6),
+        # -1 (noise) is one more label: here it is better left unmatched
+        ([0, 0, 0, 1, 1, 1], [-1, 0, 0, 1, 1, -1], 4 / 6),
+        # ... and here the matching pairs it with class 0
+        ([0, 0, 1, 1, 1], [-1, -1, 0, 0, 0], 1.0),
+    ],
+)
+def test_cluster_acc_hand_computed(y_true, y_pred, acc):
+    assert cluster_acc(y_true, y_pred) == pytest.approx(acc)
+    scores = evaluate(y_true, y_pred)
+    assert scores["acc"] == pytest.approx(acc) and set(scores) == {"acc", "nmi", "ari"}
+    assert all(math.isfinite(v) for v in scores.values())
