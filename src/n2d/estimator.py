@@ -16,6 +16,7 @@ from n2d._util.checks import check_dims, check_epochs, check_float, check_int, c
 from n2d._util.degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
 from n2d._util.device import resolve_device
 from n2d._util.sampling import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
+from n2d._util.stages import StageTimer, check_stage_params, stage_seeds
 from n2d._util.threads import narrow_work_limits
 from n2d.autoencoder import AUTOENCODERS, Autoencoder, fit_together, make_autoencoder
 from n2d.cluster import CLUSTERERS, consensus_choice, finds_k, fit_predict, make_clusterer, set_n_clusters
@@ -34,7 +35,7 @@ from n2d.manifold import MANIFOLDS, make_manifold
 
 log = logging.getLogger(__name__)
 
-__all__ = ["N2D"]
+__all__ = ["N2D"]  # stage_seeds is importable from here too, as before the package layout
 
 _STAGES = ("autoencoder", "manifold", "clusterer")
 _NAMED = {  # stage: (its names, what else the parameter may be)
@@ -65,63 +66,10 @@ class _Run:
     adjustments: dict  # {"stage.parameter": value used} where a stage had to change a setting to run
 
 
-class _StageTimer:
-    """Runs a stage on some data, says so (with ``verbose``), and sums the seconds per stage."""
-
-    def __init__(self, verbose: int):
-        self.verbose = verbose
-        self.timings: dict[str, float] = {}
-
-    def run(self, stage: str, name: str, fn, data):
-        if self.verbose:
-            print(f"[n2d] {stage}: {name} on {data.shape[0]} x {data.shape[1]} ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        out = fn(data)
-        took = time.perf_counter() - t0
-        self.timings[stage] = self.timings.get(stage, 0.0) + took
-        if self.verbose:
-            print(f"[n2d] {stage}: done in {took:.1f} s", file=sys.stderr, flush=True)
-        return out
-
-
 def _predict_rest(clusterer, emb, fitted_labels, sample, progress):
     """Labels of every row from a clusterer fitted on ``emb[sample]`` (narrow-data thread limits)."""
     with narrow_work_limits(emb.shape[1]):
         return predict_rest(clusterer.predict, emb, fitted_labels, sample, progress=progress)
-
-
-def stage_seeds(random_state) -> tuple:
-    """The seeds N2D gives its autoencoder, manifold and clusterer for ``random_state``.
-
-    ``None`` leaves every stage unseeded; an int or a ``RandomState`` draws
-    three seeds from it (a ``RandomState`` advances).
-    """
-    if random_state is None:
-        return (None, None, None)
-    rs = random_state if isinstance(random_state, np.random.RandomState) else np.random.RandomState(random_state)
-    return tuple(int(s) for s in rs.randint(0, 2**31 - 1, size=3))
-
-
-def check_stage_params(stage: str, est) -> None:
-    """Check a stage's own parameters without fitting it; raise ValueError naming the stage.
-
-    n2d's stages check themselves (``_check_params``); scikit-learn estimators
-    declare their parameter constraints (``_validate_params``). Anything else is
-    taken as it is.
-    """
-    if est is None:
-        return
-    owner = next((c for c in type(est).__mro__ if "_check_params" in vars(c)), None)
-    if owner is not None and owner.__module__.split(".")[0] == "n2d":
-        check = est._check_params
-    elif hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
-        check = est._validate_params
-    else:
-        return
-    try:
-        check()
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"Invalid parameter of the {stage} stage ({type(est).__name__}): {exc}") from exc
 
 
 class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -478,7 +426,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         adjustments = self._data_k_range(X.shape[0], warn=True)[1]
         self.device_ = str(resolve_device(self.device))
         run_seeds = self._run_seeds()
-        timer = _StageTimer(self.verbose)
+        timer = StageTimer(self.verbose)
         # Every stage is built and checked now, before the autoencoder trains: a typo must not cost a training run.
         stages = [self._build_stages(seeds) for seeds in run_seeds]
         groups = distinct_groups(X, k_min)  # warns if fewer distinct rows than clusters
