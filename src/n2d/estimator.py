@@ -423,7 +423,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         X = self._check_fit_data(X)
         k_min = check_k_range(self.k_range)[0] if self._auto_k else self.n_clusters
-        adjustments = self._data_k_range(X.shape[0], warn=True)[1]
+        k_range, adjustments = self._data_k_range(X.shape[0], warn=True)  # what a search tries, on these rows
         self.device_ = str(resolve_device(self.device))
         run_seeds = self._run_seeds()
         timer = StageTimer(self.verbose)
@@ -433,12 +433,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         codes = self._encode([stage_set[0] for stage_set in stages], X, timer)
         size = resolve_fit_sample(self.fit_sample, X.shape[0])
         runs = [
-            self._fit_run(stage_set, code, seeds[1], size, groups, k_min, timer)
+            self._fit_run(stage_set, code, seeds[1], size, groups, k_min, k_range, timer)
             for stage_set, code, seeds in zip(stages, codes, run_seeds)
         ]
         best, scores = self._choose_run(runs, timer)
-        self._keep(runs[best], best, scores)
-        self.adjustments_ = {**adjustments, **self.adjustments_}
+        self._keep(runs[best], best, scores, adjustments)
         self.timings_ = timer.timings
         return self
 
@@ -485,7 +484,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self.autoencoder_epochs_ = [int(getattr(e, "n_iter_", 0) or 0) for e in encoders]
         return codes
 
-    def _fit_run(self, stage_set, code, manifold_seed, size, groups, k_min, timer) -> _Run:
+    def _fit_run(self, stage_set, code, manifold_seed, size, groups, k_min, k_range, timer) -> _Run:
         """One run's manifold and clusterer on its code (on a sample of ``size`` rows, if given)."""
         encoder, manifold, clusterer = stage_set
         code = np.asarray(code, dtype=np.float32)
@@ -494,7 +493,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         # The clusterer sees the sample only if it can label the other rows.
         part = sample if (sample is not None and hasattr(clusterer, "predict")) else None
         reg_covar = getattr(clusterer, "reg_covar", None)
-        clusterer, labels, search = self._cluster(clusterer, emb, part, timer)
+        clusterer, labels, search = self._cluster(clusterer, emb, part, k_range, timer)
         adjustments = {}
         if reg_covar is not None and getattr(clusterer, "reg_covar", reg_covar) != reg_covar:
             adjustments["clusterer.reg_covar"] = float(clusterer.reg_covar)  # raised on singular covariances
@@ -524,13 +523,13 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             emb = timer.run("manifold", name, manifold.fit_transform, code)
         return np.ascontiguousarray(emb, dtype=np.float32)
 
-    def _cluster(self, clusterer, emb, part, timer):
+    def _cluster(self, clusterer, emb, part, k_range, timer):
         """The clusterer fitted on ``emb`` (or ``emb[part]``, the rest predicted): (clusterer, labels, search)."""
         fit_emb = emb if part is None else emb[part]
         search = None
         if self._auto_k and not finds_k(clusterer):
-            search = timer.run("k search", f"{type(clusterer).__name__} for k in {self._data_k_range(emb.shape[0])[0]}",
-                               lambda d: self._search_k(clusterer, d), fit_emb)
+            search = timer.run("k search", f"{type(clusterer).__name__} for k in {k_range}",
+                               lambda d: self._search_k(clusterer, d, k_range), fit_emb)
             clusterer, labels = search.clusterer, search.labels
         else:
             labels = timer.run("clusterer", type(clusterer).__name__,
@@ -556,12 +555,12 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return best, scores
 
-    def _keep(self, run: _Run, best: int, scores) -> None:
-        """Expose the kept run as the fitted attributes."""
+    def _keep(self, run: _Run, best: int, scores, adjustments: dict) -> None:
+        """Expose the kept run as the fitted attributes, with the fit's own ``adjustments`` beside the run's."""
         self.autoencoder_, self.manifold_, self.clusterer_ = run.autoencoder, run.manifold, run.clusterer
         self.embedding_, self.labels_, self.fit_sample_size_ = run.embedding, run.labels, run.fitted_rows
         self.n_clusters_ = int(run.n_clusters)
-        self.adjustments_ = dict(run.adjustments)
+        self.adjustments_ = {**adjustments, **run.adjustments}
         for name in ("k_candidates_", "k_scores_", "k_criterion_", "k_all_scores_"):
             self.__dict__.pop(name, None)  # a refit without a search keeps none of an earlier one's
         if run.search is not None:
@@ -577,14 +576,13 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         if self.verbose:
             print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}", file=sys.stderr, flush=True)
 
-    def _search_k(self, clusterer, emb):
+    def _search_k(self, clusterer, emb, k_range):
         def make(k):
             est = clone(clusterer)
             set_n_clusters(est, k)
             return est
 
         seed = getattr(clusterer, "random_state", None)
-        k_range = self._data_k_range(emb.shape[0])[0]  # emb is all rows, or a sample too large to need a cap
         return search_k(emb, make, k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0)
 
     def _run_seeds(self) -> list[tuple]:
