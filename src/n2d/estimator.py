@@ -16,7 +16,7 @@ from n2d._util.checks import check_dims, check_epochs, check_float, check_int, c
 from n2d._util.degenerate import distinct_groups, same_labels_for_same_rows, transform_distinct
 from n2d._util.device import resolve_device
 from n2d._util.sampling import check_fit_sample, predict_rest, resolve_fit_sample, sample_rows, transform_rest
-from n2d._util.stages import StageTimer, check_stage_params, stage_seeds
+from n2d._util.stages import StageTimer, check_stage_params, default_width, stage_seeds
 from n2d._util.threads import narrow_work_limits
 from n2d.autoencoder import AUTOENCODERS, Autoencoder, fit_together, make_autoencoder
 from n2d.cluster import CLUSTERERS, consensus_choice, finds_k, fit_predict, make_clusterer, set_n_clusters
@@ -84,8 +84,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     n_clusters : int or "auto", default=10
         Number of clusters, at least 2. It also sets the autoencoder's code
-        width and the UMAP dimension (the paper's choice) unless those stages
-        were given explicitly with their own sizes. ``"auto"`` estimates it
+        width and the UMAP dimension, as in the paper, where the data supports
+        it: at most 10 and at most the number of features
+        (:func:`n2d._util.stages.default_width`; k on the paper's datasets).
+        Stages given their own ``n_components`` keep it. ``"auto"`` estimates it
         without labels: the code and UMAP take a fixed width
         (:data:`n2d.cluster._select_k.AUTO_WIDTH`, 10, unless the stages set their
         own ``n_components``), the autoencoder and UMAP run once, and the
@@ -142,8 +144,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         Shortcuts for the autoencoder's parameters. ``None`` keeps the
         autoencoder's own value (``(500, 500, 2000)``, ``"auto"``, 256, 1e-3:
         the paper's architecture, batch and learning rate, and a number of
-        optimizer steps instead of its 1000 epochs: 2,000 up to 10,000 rows,
-        growing as the square root of the rows above); a value overrides it,
+        optimizer steps instead of its 1000 epochs: 2,000 from 8,000 to
+        10,000 rows, fewer below (400 on 2,000 rows or fewer), growing as the
+        square root of the rows above); a value overrides it,
         also on an autoencoder passed explicitly. ``epochs=1000`` is the
         paper's training length.
     random_state : int, RandomState or None, default=None
@@ -310,9 +313,17 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
     def _auto_k(self) -> bool:
         return isinstance(self.n_clusters, str) and self.n_clusters == "auto"
 
-    def _width(self) -> int:
-        """What k sets besides the clusterer: the code width and UMAP dimension."""
-        return AUTO_WIDTH if self._auto_k else self.n_clusters
+    def _width(self, n_features: int | None = None) -> int:
+        """What k sets besides the clusterer: the code width and UMAP dimension (on ``n_features`` features).
+
+        ``n_clusters`` capped by what the data supports (:func:`n2d._util.stages.default_width`), or
+        :data:`AUTO_WIDTH` when k is estimated; without the data, ``n_clusters`` itself.
+        """
+        if self._auto_k:
+            return AUTO_WIDTH
+        if n_features is None:
+            return self.n_clusters
+        return default_width(self.n_clusters, n_features)
 
     def _check_params(self):
         if isinstance(self.n_clusters, str) and not self._auto_k:
@@ -349,7 +360,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         check_float(self, "lr", self.lr, 0, low_open=True, allow_none=True)
         check_fit_sample(self.fit_sample)
 
-    def _resolve_stage(self, stage, seed, device):
+    def _resolve_stage(self, stage, seed, device, width):
         """A fresh, configured copy of one stage (None for a skipped stage).
 
         A stage follows N2D's settings where it has no value of its own (its
@@ -360,7 +371,6 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         value = getattr(self, stage)
         if value is None:
             return None
-        width = self._width()
         est = self._named_stage(stage, value, width, seed, device) if isinstance(value, str) else clone(value)
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         updates = {}
@@ -395,9 +405,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
                 )
             check_criterion(self.k_criterion, est)
 
-    def _build_stages(self, seeds) -> tuple:
+    def _build_stages(self, seeds, width) -> tuple:
         """One run's three stages, built and their parameters checked (before anything trains)."""
-        stage_set = tuple(self._resolve_stage(stage, seed, self.device_) for stage, seed in zip(_STAGES, seeds))
+        stage_set = tuple(
+            self._resolve_stage(stage, seed, self.device_, width) for stage, seed in zip(_STAGES, seeds)
+        )
         for stage, est in zip(_STAGES, stage_set):
             check_stage_params(stage, est)
         return stage_set
@@ -428,7 +440,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         run_seeds = self._run_seeds()
         timer = StageTimer(self.verbose)
         # Every stage is built and checked now, before the autoencoder trains: a typo must not cost a training run.
-        stages = [self._build_stages(seeds) for seeds in run_seeds]
+        stages = [self._build_stages(seeds, self._width(X.shape[1])) for seeds in run_seeds]
         groups = distinct_groups(X, k_min)  # warns if fewer distinct rows than clusters
         codes = self._encode([stage_set[0] for stage_set in stages], X, timer)
         size = resolve_fit_sample(self.fit_sample, X.shape[0])

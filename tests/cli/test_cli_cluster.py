@@ -244,27 +244,31 @@ def test_cli_result_json_says_how_the_result_was_made(tmp_path, blobs):
 @pytest.mark.parametrize(
     "options, expected",
     [
-        ([], ("auto", "auto")),
-        (["--paper"], (1000, "float32")),
-        (["--epochs", "7", "--precision", "bfloat16"], (7, "bfloat16")),
+        ([], ("auto", "auto", None)),
+        (["--paper"], (1000, "float32", 3)),
+        (["--epochs", "7", "--precision", "bfloat16"], (7, "bfloat16", None)),
     ],
 )
 def test_cli_training_settings_reach_the_autoencoder(tmp_path, blobs, monkeypatch, options, expected):
-    """The default is N2D's own (epochs and precision 'auto'); --paper is the paper's 1000 float32 epochs."""
+    """The default is N2D's own (epochs, precision and width follow the data); --paper is the paper's 1000
+    float32 epochs and a code width and UMAP dimension of k."""
     from n2d import N2D
 
     seen = {}
 
     def fake_fit(self, X, y=None):
-        seen["ae"] = (self.autoencoder.epochs, self.autoencoder.precision, self.epochs)
+        manifold_width = None if isinstance(self.manifold, str) else self.manifold.n_components
+        seen["ae"] = (self.autoencoder.epochs, self.autoencoder.precision, self.epochs,
+                      self.autoencoder.n_components, manifold_width)
         raise RuntimeError("stopped before training")
 
     monkeypatch.setattr(N2D, "fit", fake_fit)
     np.save(tmp_path / "x.npy", blobs[0])
     code = main(["cluster", str(tmp_path / "x.npy"), "--n-clusters", "3", "--out", str(tmp_path / "o"), "-q", *options])
     assert code != 0 and "ae" in seen
-    ae_epochs, ae_precision, n2d_epochs = seen["ae"]
-    assert (n2d_epochs, ae_precision) == expected
+    ae_epochs, ae_precision, n2d_epochs, code_width, manifold_width = seen["ae"]
+    assert (n2d_epochs, ae_precision, code_width) == expected
+    assert manifold_width == expected[2]
 
 
 def test_cli_reports_an_adjusted_setting(tmp_path, capsys):

@@ -12,7 +12,37 @@ import time
 
 import numpy as np
 
-__all__ = ["StageTimer", "check_stage_params", "stage_seeds"]
+__all__ = ["WIDTH_CAP", "StageTimer", "check_stage_params", "default_width", "stage_seeds"]
+
+WIDTH_CAP = 10
+"""Most dimensions :func:`default_width` gives the code and the UMAP embedding.
+
+Ten is the paper's width on four of its six datasets and the width of
+``n_clusters="auto"`` (:data:`n2d.cluster._select_k.AUTO_WIDTH`): a UMAP
+embedding with ``min_dist=0`` separates far more than ten clusters in ten
+dimensions, while a full-covariance mixture's parameters grow with the square
+of the dimension.
+"""
+
+
+def default_width(n_clusters: int, n_features: int) -> int:
+    """The code width and UMAP dimension N2D gives its stages for ``n_clusters`` on ``n_features`` features.
+
+    The paper sets both to k. That fits its datasets (k at most 10, more
+    features than classes) and fails elsewhere: a code wider than the input
+    adds no information, and a wide UMAP embedding with ``min_dist=0`` lets
+    clusters collapse onto flat patches whose full covariances are singular
+    (26 letters of a 16-feature table crashed the mixture). The rule keeps k
+    where the data allows it: ``min(k, WIDTH_CAP, n_features)``, at least 2.
+
+    On the paper's datasets it is k. Stages given their own ``n_components``
+    keep it; ``n2d cluster --paper`` and :class:`n2d.compat.n2d` use k. A
+    further cap by the rows per cluster (a full covariance's D (D + 3) / 2
+    parameters from each cluster's share) was measured and rejected: on 80
+    clusters of 10 rows it cost .08 NMI against this rule (the docs page
+    "Clustering your own data", from ``benchmarks/width.py``).
+    """
+    return max(2, min(int(n_clusters), WIDTH_CAP, int(n_features)))
 
 
 def stage_seeds(random_state) -> tuple:

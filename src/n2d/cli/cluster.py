@@ -90,7 +90,8 @@ def _add_model_options(p) -> None:
                    help="training arithmetic: auto (default: bfloat16 mixed precision on CPUs with native bf16, "
                         "else float32), float32 or bfloat16")
     p.add_argument("--paper", action="store_true",
-                   help="the paper's training: 1000 float32 epochs (same as --epochs 1000 --precision float32)")
+                   help="the paper's settings: 1000 float32 epochs (same as --epochs 1000 --precision float32) and a code "
+                        "width and UMAP dimension of k, whatever the data's shape")
     p.add_argument("--batch-size", type=int, default=256,
                    help="autoencoder batch size (default: 256)")
     p.add_argument("--hidden-dims", default="500,500,2000", help="encoder widths (default: 500,500,2000)")
@@ -222,10 +223,16 @@ def fit(args, plan: Plan, data: Data) -> Fitted:
     from n2d import N2D
     from n2d.autoencoder._estimator import Autoencoder
 
+    manifold, width = plan.manifold, {}
+    if args.paper and data.k != "auto":  # the paper's sizes: code width and UMAP dimension k, whatever the data
+        from n2d.manifold import make_manifold
+
+        width = {"n_components": int(data.k)}
+        manifold = None if manifold is None else make_manifold(manifold, **width)
     model = N2D(
         n_clusters=data.k,
-        autoencoder=Autoencoder(cache=not args.no_cache, weights=args.weights, precision=args.precision),
-        manifold=plan.manifold,
+        autoencoder=Autoencoder(cache=not args.no_cache, weights=args.weights, precision=args.precision, **width),
+        manifold=manifold,
         clusterer=plan.clusterer,
         n_init=args.n_init,
         k_range=args.k_range,
