@@ -31,15 +31,48 @@ def test_auto_epochs_targets_a_number_of_steps():
     # pendigits (10,992 rows) and MNIST (70,000) at batch 256
     assert auto_epochs(10_992, 256, 2000) == 47
     assert auto_epochs(70_000, 256, 2000) == 8
-    # the default target: 2000 steps up to 10,000 rows, then growing as sqrt(rows)
-    assert auto_steps(1_000) == auto_steps(10_000) == AUTO_STEPS
+    # the default target: 2000 steps from 8,000 to 10,000 rows, then growing as sqrt(rows); fewer below 8,000
+    assert auto_steps(8_000) == auto_steps(10_000) == AUTO_STEPS
+    # 400 batches of 256 up to 2,000 rows, rising linearly to 2,000 steps at 8,000 rows
+    assert auto_steps(2_000) == auto_steps(1_000) == auto_steps(256) == 400 and auto_steps(5_000) == 1200
+    assert all(auto_steps(n) <= auto_steps(n + 1) for n in range(256, 12_000, 7))  # never fewer for more rows
+    # below one batch, each step costs less: the same arithmetic, 102,400 rows through the reference network
+    assert auto_steps(178) == 576 and auto_steps(200) == 512 and auto_steps(200, batch_size=100) == 1024
+
+
+def test_small_sets_train_a_fixed_amount_of_arithmetic():
+    """Up to 2,000 rows the budget is multiply-adds: fewer steps on wide inputs, never fewer than 100."""
+    from n2d.autoencoder._training import AUTO_MIN_STEPS, AUTO_MIN_WORK, forward_macs
+
+    paper = (500, 500, 2000)
+    assert forward_macs((64, *paper, 10)) == 2_604_000 == AUTO_MIN_WORK // (400 * 256)
+    assert auto_steps(1797, 256, forward_macs((64, *paper, 10))) == 400  # digits
+    wide = forward_macs((1024, *paper, 10))
+    assert auto_steps(2000, 256, wide) == auto_steps(400, 256, wide) == 293  # 1,024 pixels
+    assert auto_steps(200, 256, forward_macs((1460, *paper, 10))) == 334  # 200 rows: steps of 200
+    assert auto_steps(2000, 256, forward_macs((20_000, *paper, 10))) == AUTO_MIN_STEPS
+    # continuous into the linear part, and the paper's sets (9,298 rows and more) untouched
+    assert auto_steps(2001, 256, wide) in (293, 294) and auto_steps(8000, 256, wide) == AUTO_STEPS
+    for n in (9298, 10_000, 10_992, 70_000):
+        assert auto_steps(n, 256, forward_macs((784, *paper, 10))) == auto_steps(n)
+
+
+def test_the_autoencoder_sizes_a_small_training_by_its_own_network(blobs, monkeypatch):
+    x, _ = blobs  # 300 rows of 8 features, one batch of 300
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_MIN_WORK", 10 * 300 * 352)  # 10 steps of the (8, 16, 3) net
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_MIN_STEPS", 1)
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_FVU", 0.0)
+    params = dict(n_components=3, batch_size=300, epochs="auto", cache=False, random_state=0, verbose=0)
+    narrow = Autoencoder(hidden_dims=(16,), **params).fit(x)  # 352 multiply-adds per row
+    wide = Autoencoder(hidden_dims=(32,), **params).fit(x)  # 704: half the steps for the same arithmetic
+    assert (narrow.epochs_, wide.epochs_) == (10, 5) and (narrow.n_iter_, wide.n_iter_) == (10, 5)
     assert auto_steps(70_000) == 5292 and auto_steps(100_000) == auto_steps(1_000_000) == 6325
     assert auto_epochs(10_992, 256) == 49 and auto_epochs(70_000, 256) == 20
-    for n in (1_000, 10_992, 70_000, 1_000_000):
+    for n in (1_000, 5_000, 10_992, 70_000, 1_000_000):
         steps = auto_epochs(n, 256) * -(-n // 256)
         # the fewest whole epochs reaching the target
         assert auto_steps(n) <= steps < auto_steps(n) + -(-n // 256)
-    assert auto_epochs(100, 256) == AUTO_MAX_EPOCHS  # tiny data: capped at the paper's 1000 epochs
+    assert auto_epochs(100, 256, 2000) == AUTO_MAX_EPOCHS  # tiny data: capped at the paper's 1000 epochs
     assert auto_epochs(10_000_000, 256, steps=1) == 1  # never zero
 
 
@@ -48,7 +81,9 @@ def test_autoencoder_resolves_auto_epochs_and_caches_by_the_resolved_value(tmp_p
     params = dict(n_components=3, hidden_dims=(16,), batch_size=64, cache_dir=tmp_path, random_state=0, verbose=0)
     auto = Autoencoder(epochs="auto", **params)
     # 300 rows at batch 64: 5 steps an epoch; cap the target so the test is quick
-    monkeypatch.setattr("n2d.autoencoder._training.AUTO_STEPS", 20)
+    # 300 rows: 20 steps of 64 rows through the (8, 16, 3) network's 352 multiply-adds per row
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_MIN_WORK", 20 * 64 * 352)
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_MIN_STEPS", 1)
     monkeypatch.setattr("n2d.autoencoder._training.AUTO_FVU", 0.0)  # never reached: the step budget alone decides
     auto.fit(x)
     assert auto.epochs_ == 4 and auto.n_iter_ == 4 and auto.weights_source_ == "trained"
@@ -75,7 +110,7 @@ def test_auto_stop_loss_is_a_fraction_of_the_mean_feature_variance(blobs):
 def test_auto_epochs_stop_once_the_loss_reaches_the_variance_fraction(blobs, monkeypatch):
     x, _ = blobs
     params = dict(n_components=3, hidden_dims=(16,), batch_size=64, cache=False, random_state=0, verbose=0)
-    monkeypatch.setattr("n2d.autoencoder._training.AUTO_STEPS", 200)  # a budget of 40 epochs
+    monkeypatch.setattr("n2d.autoencoder._training.AUTO_MIN_WORK", 200 * 64 * 352)  # 200 steps of 64: 40 epochs
     monkeypatch.setattr("n2d.autoencoder._training.AUTO_FVU", 0.3)  # reached after a few epochs on these blobs
     ae = Autoencoder(epochs="auto", **params).fit(x)
     assert ae.epochs_ == 40 and ae.n_iter_ < ae.epochs_ and len(ae.history_) == ae.n_iter_

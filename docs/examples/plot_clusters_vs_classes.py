@@ -22,7 +22,7 @@ print(ds, "->", x.shape)
 
 # %%
 # Fit. ``epochs=20`` keeps the docs build short; the default, ``"auto"``,
-# trains for 2,000 optimizer steps on data of this size.
+# trains for 673 optimizer steps on 3,000 rows of 16 features (2,000 on the paper's 10,000-row sets).
 model = N2D(n_clusters=ds.n_clusters, epochs=20, random_state=0, verbose=0)
 labels = model.fit_predict(x)
 print({name: round(value, 3) for name, value in evaluate(y, labels).items()})

@@ -316,11 +316,11 @@ def _fmt(mean, std) -> str:
 
 def _epochs_text(settings: dict) -> str:
     if settings["epochs"] == "auto":
-        from n2d.autoencoder._training import AUTO_CAP_ROWS, AUTO_FVU, AUTO_ROWS, AUTO_STEPS
+        from n2d.autoencoder._training import AUTO_CAP_ROWS, AUTO_FVU, AUTO_ROWS, AUTO_SMALL_ROWS, AUTO_STEPS
 
         return (
-            f"autoencoder epochs 'auto' ({AUTO_STEPS} optimizer steps, times sqrt(rows / {AUTO_ROWS:,}) "
-            f"from {AUTO_ROWS:,} to {AUTO_CAP_ROWS:,} rows; sooner once the loss is below {AUTO_FVU:g} of the "
+            f"autoencoder epochs 'auto' ({AUTO_STEPS} optimizer steps from {AUTO_SMALL_ROWS:,} to {AUTO_ROWS:,} "
+            f"rows, fewer below, times sqrt(rows / {AUTO_ROWS:,}) up to {AUTO_CAP_ROWS:,} rows; sooner once the loss is below {AUTO_FVU:g} of the "
             f"data's variance), precision"
             f" {settings.get('precision', 'float32')}"
         )

@@ -36,7 +36,7 @@ from n2d._util.device import resolve_device, runtime_device
 from n2d._util.files import cache_root, fingerprint_array, remove_stale_temporaries
 from n2d._util.hardware import PRECISIONS, resolve_precision
 from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
-from n2d.autoencoder._training import AUTO_FVU, auto_epochs, auto_stop_loss, train_autoencoder
+from n2d.autoencoder._training import AUTO_FVU, auto_epochs, auto_stop_loss, forward_macs, train_autoencoder
 from n2d.autoencoder._weights import _load_state, _read_weights, _read_weights_meta, _write_weights
 from n2d.exceptions import CacheWarning
 
@@ -61,14 +61,19 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=None
-        Width of the code. ``None`` is resolved by :class:`n2d.N2D` to its
-        ``n_clusters`` (the paper's choice); used on its own, it must be set.
+        Width of the code. ``None`` is resolved by :class:`n2d.N2D` from its
+        ``n_clusters`` and the data (:func:`n2d._util.stages.default_width`:
+        k, the paper's choice, where the data supports it); used on its own,
+        it must be set.
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Encoder widths; the decoder mirrors them.
     epochs : int or "auto", default="auto"
         Training epochs. ``"auto"`` trains for a number of optimizer steps
         rather than epochs (:func:`~n2d.autoencoder._training.auto_epochs`): 2,000 steps
-        up to 10,000 rows, then growing as the square root of the row count,
+        from 8,000 to 10,000 rows, fewer on fewer rows (on 2,000 rows or
+        fewer, a fixed amount of arithmetic: 400 steps of 256 rows on 64
+        features, fewer on wider inputs), more on more rows (as the square
+        root of the row count),
         and stops sooner once the reconstruction leaves less than 1% of the
         data's variance unexplained (:func:`~n2d.autoencoder._training.auto_stop_loss`).
         The docs' speed page ("Training length") has the evidence. An int
@@ -263,7 +268,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         when weights were loaded (then ``module_`` and ``history_`` are set).
         """
         self.device_ = str(resolve_device(self.device))
-        self.epochs_ = auto_epochs(X.shape[0], self.batch_size) if self.epochs == "auto" else int(self.epochs)
+        if self.epochs == "auto":
+            macs = forward_macs((X.shape[1], *self.hidden_dims, self.n_components))
+            self.epochs_ = auto_epochs(X.shape[0], self.batch_size, macs_per_row=macs)
+        else:
+            self.epochs_ = int(self.epochs)
         self.precision_ = resolve_precision(self.precision, self.device_)
         self.stop_loss_ = stop_loss if self.epochs == "auto" else None
         seed = seed_from(self.random_state)

@@ -19,7 +19,7 @@ from n2d.exceptions import CUDAGraphWarning
 log = logging.getLogger("n2d.autoencoder")
 
 __all__ = [
-    "AUTO_STEPS", "AUTO_ROWS", "AUTO_CAP_ROWS", "AUTO_FVU", "auto_epochs", "auto_steps", "auto_stop_loss",
+    "AUTO_STEPS", "AUTO_ROWS", "AUTO_SMALL_ROWS", "AUTO_MIN_ROWS", "AUTO_MIN_WORK", "AUTO_MIN_STEPS", "AUTO_CAP_ROWS", "AUTO_FVU", "auto_epochs", "auto_steps", "forward_macs", "auto_stop_loss",
     "train_autoencoder",
 ]
 
@@ -28,6 +28,23 @@ AUTO_STEPS = 2000
 
 AUTO_ROWS = 10_000
 """Above this many rows the step target grows with the square root of the row count."""
+
+AUTO_SMALL_ROWS = 8_000
+"""Below this many rows the step target shrinks with the rows (:func:`auto_steps`)."""
+
+AUTO_MIN_ROWS = 2_000
+"""Up to this many rows ``epochs="auto"`` trains its smallest budget, :data:`AUTO_MIN_WORK`."""
+
+AUTO_MIN_WORK = 400 * 256 * 2_604_000
+"""The smallest training ``epochs="auto"`` gives, in multiply-adds of the network's forward pass.
+
+400 batches of 256 rows through the paper's network on 64 features with a
+10-wide code (2,604,000 multiply-adds per row): 400 steps on such data, fewer
+on wider inputs, more on sets smaller than a batch (each step costs less).
+"""
+
+AUTO_MIN_STEPS = 100
+"""``epochs="auto"`` trains at least this many optimizer steps, however wide the input."""
 
 AUTO_CAP_ROWS = 100_000
 """The step target stops growing at this many rows (6,325 steps): larger sets train 2,000 x sqrt(10) steps."""
@@ -46,21 +63,60 @@ it early, where accuracy has stopped improving (the docs' speed page,
 """
 
 
-def auto_steps(n_samples: int) -> int:
-    """The optimizer steps ``epochs="auto"`` aims for on ``n_samples`` rows.
+def forward_macs(dims) -> int:
+    """Multiply-adds of one row's forward pass through an autoencoder whose encoder has layer widths ``dims``.
 
-    :data:`AUTO_STEPS` up to :data:`AUTO_ROWS` rows, then growing as the
-    square root of the row count up to :data:`AUTO_CAP_ROWS`: 2,000 steps for
-    the paper's 10,000-row sets, 5,292 for 70,000 rows, 6,325 from 100,000
-    rows on. The cap keeps the fit time of large sets from growing with the
-    rows (the docs' big-data page).
+    ``dims`` runs from the input to the code, e.g. ``(784, 500, 500, 2000, 10)``;
+    the decoder mirrors the encoder, so the sum of ``a * b`` over the
+    encoder's layers counts twice.
     """
-    rows = min(int(n_samples), AUTO_CAP_ROWS)
+    dims = [int(v) for v in dims]
+    return 2 * sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def auto_steps(n_samples: int, batch_size: int = 256, macs_per_row: int | None = None) -> int:
+    """The optimizer steps ``epochs="auto"`` aims for on ``n_samples`` rows in batches of ``batch_size``.
+
+    :data:`AUTO_STEPS` from :data:`AUTO_SMALL_ROWS` to :data:`AUTO_ROWS`
+    rows (the paper's 10,000-row sets), then growing as the square root of
+    the row count up to :data:`AUTO_CAP_ROWS`: 5,292 for 70,000 rows, 6,325
+    from 100,000 rows on; the cap keeps the fit time of large sets from
+    growing with the rows (the docs' big-data page).
+
+    Fewer rows hold less to learn, and accuracy stops improving sooner: a
+    fixed 2,000 steps made a 400-row fit cost a minute. Up to
+    :data:`AUTO_MIN_ROWS` rows the training is a fixed amount of arithmetic,
+    :data:`AUTO_MIN_WORK` multiply-adds (``macs_per_row``, the network's
+    forward multiply-adds per row, from :func:`forward_macs`; ``None`` counts
+    as the reference network's): 400 steps on 64 features, about 290 on
+    1,024, more steps on a set smaller than a batch, since each costs less;
+    never fewer than :data:`AUTO_MIN_STEPS`. From there the target rises
+    linearly to :data:`AUTO_STEPS` at :data:`AUTO_SMALL_ROWS` rows. The docs'
+    speed page ("Training length on small data", from
+    ``benchmarks/small_data.py`` and ``benchmarks/small_time.py``) has the
+    evidence.
+    """
+    n, batch = int(n_samples), int(batch_size)
+    per_row = AUTO_MIN_WORK / (400 * 256) if macs_per_row is None else max(1, int(macs_per_row))
+
+    def smallest(rows: int) -> int:  # the fixed-work budget on a set of ``rows`` rows
+        return max(AUTO_MIN_STEPS, math.ceil(AUTO_MIN_WORK / (per_row * max(1, min(rows, batch)))))
+
+    if n <= AUTO_MIN_ROWS:
+        return smallest(n)
+    if n < AUTO_SMALL_ROWS:
+        low = smallest(AUTO_MIN_ROWS)
+        share = (n - AUTO_MIN_ROWS) / (AUTO_SMALL_ROWS - AUTO_MIN_ROWS)
+        return int(round(low + share * max(0, AUTO_STEPS - low)))
+    rows = min(n, AUTO_CAP_ROWS)
     return int(round(AUTO_STEPS * max(1.0, math.sqrt(rows / AUTO_ROWS))))
 
 
-def auto_epochs(n_samples: int, batch_size: int, steps: int | None = None) -> int:
+def auto_epochs(n_samples: int, batch_size: int, steps: int | None = None, macs_per_row: int | None = None) -> int:
     """Epochs that give at least ``steps`` optimizer steps (default :func:`auto_steps`) on ``n_samples`` rows.
+
+    ``macs_per_row`` is the network's forward multiply-adds per row
+    (:func:`forward_macs`), which sizes the training of small sets.
 
     The rule behind ``Autoencoder(epochs="auto")``. What an autoencoder learns
     depends on how many updates it makes more than on how often it sees each
@@ -70,7 +126,7 @@ def auto_epochs(n_samples: int, batch_size: int, steps: int | None = None) -> in
     ``benchmarks/auto_epochs.py``, summarised in the docs' speed page,
     "Training length"). At least one epoch, at most :data:`AUTO_MAX_EPOCHS`.
     """
-    steps = auto_steps(n_samples) if steps is None else steps
+    steps = auto_steps(n_samples, batch_size, macs_per_row) if steps is None else steps
     steps_per_epoch = math.ceil(int(n_samples) / int(batch_size))
     return int(min(AUTO_MAX_EPOCHS, max(1, math.ceil(int(steps) / steps_per_epoch))))
 
