@@ -320,7 +320,8 @@ def _epochs_text(settings: dict) -> str:
 
         return (
             f"autoencoder epochs 'auto' ({AUTO_STEPS} optimizer steps from {AUTO_SMALL_ROWS:,} to {AUTO_ROWS:,} "
-            f"rows, fewer below, times sqrt(rows / {AUTO_ROWS:,}) up to {AUTO_CAP_ROWS:,} rows; sooner once the loss is below {AUTO_FVU:g} of the "
+            f"rows, fewer below, times sqrt(rows / {AUTO_ROWS:,}) up to {AUTO_CAP_ROWS:,} rows; sooner once the loss "
+            f"is below {AUTO_FVU:g} of the "
             f"data's variance), precision"
             f" {settings.get('precision', 'float32')}"
         )

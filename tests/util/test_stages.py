@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from n2d import N2D, Autoencoder, TorchUMAP
+from n2d import Autoencoder, TorchUMAP
 from n2d._util.stages import WIDTH_CAP, default_width
 from n2d.datasets import DATASET_NAMES, dataset_info
 

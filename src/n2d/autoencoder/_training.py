@@ -19,8 +19,8 @@ from n2d.exceptions import CUDAGraphWarning
 log = logging.getLogger("n2d.autoencoder")
 
 __all__ = [
-    "AUTO_STEPS", "AUTO_ROWS", "AUTO_SMALL_ROWS", "AUTO_MIN_ROWS", "AUTO_MIN_WORK", "AUTO_MIN_STEPS", "AUTO_CAP_ROWS", "AUTO_FVU", "auto_epochs", "auto_steps", "forward_macs", "auto_stop_loss",
-    "train_autoencoder",
+    "AUTO_STEPS", "AUTO_ROWS", "AUTO_SMALL_ROWS", "AUTO_MIN_ROWS", "AUTO_MIN_WORK", "AUTO_MIN_STEPS",
+    "AUTO_CAP_ROWS", "AUTO_FVU", "auto_epochs", "auto_steps", "forward_macs", "auto_stop_loss", "train_autoencoder",
 ]
 
 AUTO_STEPS = 2000

@@ -90,8 +90,8 @@ def _add_model_options(p) -> None:
                    help="training arithmetic: auto (default: bfloat16 mixed precision on CPUs with native bf16, "
                         "else float32), float32 or bfloat16")
     p.add_argument("--paper", action="store_true",
-                   help="the paper's settings: 1000 float32 epochs (same as --epochs 1000 --precision float32) and a code "
-                        "width and UMAP dimension of k, whatever the data's shape")
+                   help="the paper's settings: 1000 float32 epochs (same as --epochs 1000 --precision float32) and "
+                        "a code width and UMAP dimension of k, whatever the data's shape")
     p.add_argument("--batch-size", type=int, default=256,
                    help="autoencoder batch size (default: 256)")
     p.add_argument("--hidden-dims", default="500,500,2000", help="encoder widths (default: 500,500,2000)")
