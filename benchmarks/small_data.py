@@ -45,7 +45,7 @@ TODAY = _training.auto_steps
 def rule(name: str, floor: int):
     """The step rule ``name`` as a function of the row count."""
     if name == "today":
-        return lambda n: TODAY(n)  # at the default batch of 256
+        return None  # the shipped rule, with the network's own arithmetic (no patch)
     if name == "before":
         return lambda n: int(round(_training.AUTO_STEPS * max(1.0, math.sqrt(min(n, _training.AUTO_CAP_ROWS)
                                                                              / _training.AUTO_ROWS))))
@@ -66,7 +66,8 @@ def fit_once(x, y, k, seed, steps_rule):
     with tempfile.TemporaryDirectory(prefix="n2d-small-") as cache:
         before = os.environ.get("N2D_CACHE_DIR")
         os.environ["N2D_CACHE_DIR"] = cache
-        _training.auto_steps = lambda n, batch_size=256: steps_rule(n)
+        if steps_rule is not None:
+            _training.auto_steps = lambda n, *_: steps_rule(n)
         try:
             t0 = time.perf_counter()
             model = N2D(n_clusters=k, random_state=seed, verbose=0).fit(x)
@@ -80,7 +81,7 @@ def fit_once(x, y, k, seed, steps_rule):
     batches = math.ceil(x.shape[0] / model.autoencoder_.batch_size)
     return {
         **evaluate(y, model.labels_), "seconds": seconds, "timings": dict(model.timings_),
-        "target_steps": int(steps_rule(x.shape[0])), "epochs_trained": int(model.autoencoder_epochs_[0]),
+        "target_steps": int((steps_rule or TODAY)(x.shape[0])), "epochs_trained": int(model.autoencoder_epochs_[0]),
         "steps_trained": int(model.autoencoder_epochs_[0]) * batches,
     }
 
