@@ -395,6 +395,35 @@ def summarize(path: Path) -> None:
           f"1-min load during the run {min(loads):.2f}-{max(loads):.2f}")
 
 
+def rst_table(path: Path) -> None:
+    """The docs' table (reStructuredText): NMI mean ± sample std over seeds per set and method, best in bold."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    print(".. list-table::\n   :header-rows: 1\n")
+    print("   * - set (k)\n" + "".join(f"     - {m}\n" for m in methods), end="")
+    for d in datasets:
+        stats = {}
+        for m in methods:
+            ok = [r["nmi"] for r in rows if r["dataset"] == d and r["method"] == m and not r["crashed"]]
+            runs = sum(r["dataset"] == d and r["method"] == m for r in rows)
+            if runs:
+                sd = float(np.std(ok, ddof=1)) if len(ok) > 1 else 0.0
+                stats[m] = (float(np.mean(ok)) if ok else None, sd, runs - len(ok))
+        top = max((v[0] for v in stats.values() if v[0] is not None), default=None)
+        k_true = next(r["k_true"] for r in rows if r["dataset"] == d)
+        print(f"   * - {d} ({k_true})")
+        for m in methods:
+            if m not in stats:
+                print("     -")
+                continue
+            mean, sd, crashed = stats[m]
+            text = "crash" if mean is None else f"{mean:.3f} ± {sd:.3f}".replace("0.", ".")
+            if mean is not None and mean == top:
+                text = f"**{text}**"
+            print(f"     - {text}{f' ({crashed} crashed)' if crashed and mean is not None else ''}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", default="all", help="comma-separated names, or all, real, synthetic")
@@ -407,10 +436,12 @@ def main() -> None:
     ap.add_argument("--no-warm-up", action="store_true", help="skip the untimed first call of each method")
     ap.add_argument("--summarize", metavar="JSONL", nargs="?", const="", default=None,
                     help="print the markdown summary of a results file (default: the --tag file) and exit")
+    ap.add_argument("--rst", action="store_true", help="with --summarize: the docs' reStructuredText table")
     args = ap.parse_args()
     if args.summarize is not None:
         tag = args.tag or ("quick" if args.quick else "full")
-        summarize(Path(args.summarize) if args.summarize else RESULTS / f"panel-{tag}.jsonl")
+        path = Path(args.summarize) if args.summarize else RESULTS / f"panel-{tag}.jsonl"
+        (rst_table if args.rst else summarize)(path)
         return
     out = run(args)
     print(f"wrote {out}\n")
