@@ -12,7 +12,9 @@ NMI, ARI, the width and the seconds of every stage:
 - ``cap``: the same with ``n_components=min(k, 10, n_features)``;
 - ``rows``: that, further capped by the rows per cluster: the largest D with D (D + 3) / 2 <= n / k (a mean and
   a full covariance per cluster from its share of the rows), at least 2 (a rule that was measured and rejected);
-- ``default``: ``N2D(k)`` (now the ``cap`` rule).
+- ``default``: ``N2D(k)`` (now the ``cap`` rule);
+- ``code10``: the default UMAP dimension, but a code of ``max(width, min(10, n_features))``: a study of whether
+  squeezing a narrow table into a k-wide code (k < 10) loses what UMAP could use.
 
     python benchmarks/width.py --datasets vowel,acsf1,syn-k-ge-d,syn-k-n-over-10,letter --seeds 0,1,2
     python benchmarks/width.py --summarize benchmarks/results/width.jsonl
@@ -37,12 +39,15 @@ from n2d import N2D, Autoencoder, TorchUMAP, evaluate  # noqa: E402
 from n2d._util.stages import WIDTH_CAP, default_width  # noqa: E402
 from panel_data import load  # noqa: E402
 
-VARIANTS = ("paper", "cap", "rows", "default")
+VARIANTS = ("paper", "cap", "rows", "default", "code10")
 
 
 def fit_once(x, y, k, seed, variant):
     """One fit of ``variant`` with an empty weight cache: its scores, width and seconds."""
     stages = {}
+    if variant == "code10":
+        w = default_width(k, x.shape[1])
+        stages = {"autoencoder": Autoencoder(n_components=max(w, min(WIDTH_CAP, x.shape[1])))}
     if variant in ("paper", "cap", "rows"):
         w = k if variant == "paper" else min(k, WIDTH_CAP, x.shape[1])
         if variant == "rows":
@@ -109,7 +114,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         data = load(name)
         n, d = data.x.shape
-        if default_width(data.n_clusters, d) == data.n_clusters:
+        if default_width(data.n_clusters, d) == data.n_clusters and "code10" not in args.variants:
             print(f"{name}: the default width is k ({data.n_clusters}) here; nothing to compare", flush=True)
             continue
         for seed in (int(s) for s in args.seeds.split(",")):
