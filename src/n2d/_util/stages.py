@@ -17,7 +17,7 @@ __all__ = ["WIDTH_CAP", "StageTimer", "check_stage_params", "default_width", "st
 WIDTH_CAP = 10
 """Most dimensions :func:`default_width` gives the code and the UMAP embedding.
 
-Ten is the paper's width on four of its six datasets and the width of
+Ten is the paper's width on five of its six datasets and the width of
 ``n_clusters="auto"`` (:data:`n2d.cluster._select_k.AUTO_WIDTH`): a UMAP
 embedding with ``min_dist=0`` separates far more than ten clusters in ten
 dimensions, while a full-covariance mixture's parameters grow with the square

@@ -49,7 +49,7 @@ K_RANGE = (2, 30)
 AUTO_WIDTH = 10
 """Code width and UMAP dimension in auto mode, where k is unknown.
 
-Ten is the paper's width on four of its six datasets; any k in the default
+Ten is the paper's width on five of its six datasets; any k in the default
 range is separable in ten UMAP dimensions. Set the stages' ``n_components``
 to choose another.
 """
