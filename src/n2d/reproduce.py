@@ -511,6 +511,7 @@ def reproduce(
     """
     from tqdm.auto import tqdm
 
+    from n2d._util.progress import progress as progress_bar
     from n2d.datasets import DATASET_NAMES, load_dataset
     from n2d.metrics import evaluate
 
@@ -552,7 +553,7 @@ def reproduce(
             file=sys.stderr,
             flush=True,
         )
-    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="runs", unit="run", disable=not verbose,
+    bar = progress_bar(total=len(plan), initial=len(plan) - len(todo), desc="runs", unit="run", disable=not verbose,
                file=sys.stderr)
     for name in datasets:
         mine = [p for p in todo if p[0] == name]

@@ -70,13 +70,13 @@ def _chunks(n: int, chunk: int):
 def transform_rest(transform, data: np.ndarray, fitted: np.ndarray, sample: np.ndarray, *, progress: bool,
                    chunk: int = PLACE_CHUNK) -> np.ndarray:
     """The embedding of every row: ``fitted`` for the sample, ``transform`` of the others, in chunks."""
-    from tqdm.auto import tqdm
+    from n2d._util.progress import progress as progress_bar
 
     rest = np.setdiff1d(np.arange(data.shape[0]), sample, assume_unique=True)
     out = np.empty((data.shape[0], fitted.shape[1]), dtype=np.float32)
     out[sample] = fitted
     spans = _chunks(rest.size, chunk)
-    for start, stop in tqdm(spans, disable=not progress, desc="placing rows outside the sample", unit="chunk"):
+    for start, stop in progress_bar(spans, disable=not progress, desc="placing rows outside the sample", unit="chunk"):
         rows = rest[start:stop]
         out[rows] = np.asarray(transform(np.ascontiguousarray(data[rows])), dtype=np.float32)
     return out
@@ -85,13 +85,14 @@ def transform_rest(transform, data: np.ndarray, fitted: np.ndarray, sample: np.n
 def predict_rest(predict, emb: np.ndarray, fitted_labels: np.ndarray, sample: np.ndarray, *, progress: bool,
                  chunk: int = PLACE_CHUNK) -> np.ndarray:
     """Labels of every row: ``fitted_labels`` for the sample, ``predict`` of the others, in chunks."""
-    from tqdm.auto import tqdm
+    from n2d._util.progress import progress as progress_bar
 
     rest = np.setdiff1d(np.arange(emb.shape[0]), sample, assume_unique=True)
     out = np.empty(emb.shape[0], dtype=np.int64)
     out[sample] = fitted_labels
-    for start, stop in tqdm(_chunks(rest.size, chunk), disable=not progress, desc="labelling rows outside the sample",
-                            unit="chunk"):
+    chunks = _chunks(rest.size, chunk)
+    desc = "labelling rows outside the sample"
+    for start, stop in progress_bar(chunks, disable=not progress, desc=desc, unit="chunk"):
         rows = rest[start:stop]
         out[rows] = np.asarray(predict(emb[rows]), dtype=np.int64)
     return out

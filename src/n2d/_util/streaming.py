@@ -213,10 +213,10 @@ def predict_chunks(
 
 def _blocks(predict, X, chunk_size, cols, where, progress):
     """The generator behind :func:`predict_chunks` (which checks everything before the first block)."""
-    from tqdm.auto import tqdm
+    from n2d._util.progress import progress as progress_bar
 
     bounds = chunk_bounds(X.shape[0], chunk_size)
-    with tqdm(total=X.shape[0], desc="predict", unit="row", unit_scale=True, disable=not progress,
+    with progress_bar(total=X.shape[0], desc="predict", unit="row", unit_scale=True, disable=not progress,
               leave=False) as bar:
         for start, stop in bounds:
             block = np.asarray(X[start:stop])

@@ -11,8 +11,8 @@ import math
 import warnings
 
 import torch
-from tqdm.auto import tqdm
 
+from n2d._util.progress import progress as progress_bar
 from n2d.autoencoder._networks import MLPAutoencoder, StackedMLPAutoencoder
 from n2d.exceptions import CUDAGraphWarning
 
@@ -254,7 +254,7 @@ def train_autoencoder(
     stopped: dict = {}  # model -> epochs trained when it reached stop_loss
     snapshots: dict = {}  # stacked model -> its weights at that epoch
     module.train()
-    bar = tqdm(range(epochs), desc="autoencoder", unit="epoch", disable=not progress, leave=False)
+    bar = progress_bar(range(epochs), desc="autoencoder", unit="epoch", disable=not progress, leave=False)
     for _ in bar:
         perm = torch.stack([torch.randperm(n, device=device, generator=g) for g in generators])
         if not stacked:

@@ -102,11 +102,12 @@ def _gmm_starts_with_progress(gmm, X):
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils import check_random_state
-    from tqdm.auto import tqdm
+
+    from n2d._util.progress import progress as progress_bar
 
     rng = check_random_state(gmm.random_state)  # one generator, consumed start after start, as sklearn does
     best, best_bound, best_labels = None, -np.inf, None
-    bar = tqdm(range(gmm.n_init), desc="mixture starts", unit="start", leave=False)
+    bar = progress_bar(range(gmm.n_init), desc="mixture starts", unit="start", leave=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # judged once, on the kept start, below
         for _ in bar:

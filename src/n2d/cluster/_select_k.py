@@ -247,8 +247,8 @@ def search_k(
     import time
 
     from sklearn.base import clone
-    from tqdm.auto import tqdm
 
+    from n2d._util.progress import progress as progress_bar
     from n2d.cluster._fit import fit_predict
 
     t0 = time.perf_counter()
@@ -262,7 +262,7 @@ def search_k(
     Xs = np.ascontiguousarray(X[sample])
     all_scores: dict = {c: {} for c in CRITERIA if c != "bic-knee"}
     by_k: dict = {}
-    bar = tqdm(range(low, high + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
+    bar = progress_bar(range(low, high + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
     for k in bar:
         est = make(k)
         if k == low:

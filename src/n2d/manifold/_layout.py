@@ -329,7 +329,7 @@ def optimize_layout(
     head_emb : Tensor
         The same tensor, optimised.
     """
-    from tqdm.auto import tqdm
+    from n2d._util.progress import progress as progress_bar
 
     n_epochs = int(n_epochs)
     if head.numel() == 0 or n_epochs <= 0:
@@ -360,7 +360,7 @@ def optimize_layout(
     if not concurrency > 0:
         raise ValueError(f"concurrency must be positive (or inf); got {concurrency}.")
     alpha = float(initial_alpha)
-    for n in tqdm(range(n_epochs), disable=not verbose, desc="UMAP layout", unit="epoch"):
+    for n in progress_bar(range(n_epochs), disable=not verbose, desc="UMAP layout", unit="epoch"):
         due = torch.nonzero(next_sample <= n).squeeze(1)
         if due.numel():
             next_sample.index_add_(0, due, eps[due])  # the due edges are distinct: a plain +=

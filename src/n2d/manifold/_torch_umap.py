@@ -406,11 +406,11 @@ class TorchUMAP(UMAPBase):
         if X.shape[0] <= TRANSFORM_CHUNK:
             return self._place(X)
         # In chunks, so memory stays bounded; each point's place does not depend on the chunking.
-        from tqdm.auto import tqdm
+        from n2d._util.progress import progress as progress_bar
 
         out = np.empty((X.shape[0], self.embedding_.shape[1]), dtype=np.float32)
         starts = range(0, X.shape[0], TRANSFORM_CHUNK)
-        for start in tqdm(starts, disable=not self.verbose, desc="TorchUMAP.transform", unit="chunk"):
+        for start in progress_bar(starts, disable=not self.verbose, desc="TorchUMAP.transform", unit="chunk"):
             out[start : start + TRANSFORM_CHUNK] = self._place(X[start : start + TRANSFORM_CHUNK])
         return out
 
