@@ -169,7 +169,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         (the paper's datasets are never sampled), ``None`` fits on all rows.
         A stage without ``transform``/``predict`` is fitted on all rows.
     verbose : int, default=1
-        0 is silent; 1 shows progress bars and logs time per stage.
+        0 is silent; 1 shows progress bars and logs time per stage. Bars
+        are drawn on a terminal or in a notebook; written to a file or a pipe
+        they become a few plain lines per long stage (:mod:`n2d._util.progress`).
 
     Attributes
     ----------

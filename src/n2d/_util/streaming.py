@@ -180,7 +180,8 @@ def predict_chunks(
     where : str, default="X"
         What ``X`` is called in error messages (a file name, say).
     progress : bool, default=False
-        Show a tqdm progress bar (rows done, rows per second) on stderr.
+        Show progress on stderr: a tqdm bar (rows done, rows per second) on a terminal, a few plain
+        lines in a log (:mod:`n2d._util.progress`).
 
     Yields
     ------
