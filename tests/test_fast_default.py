@@ -323,8 +323,10 @@ def test_narrow_clustering_runs_on_one_thread(monkeypatch):
                ((m["filepath"], m["num_threads"]) for m in threadpool_info()))
 
 
-def test_progress_shows_for_every_long_stage(capsys, blobs):
+def test_progress_shows_for_every_long_stage(capsys, blobs, monkeypatch):
+    """On a terminal every long stage shows its bar (in a log, lines: tests/util/test_progress.py)."""
     x, _ = blobs
+    monkeypatch.setattr("n2d._util.progress._interactive", lambda file: True)
     N2D(n_clusters=3, hidden_dims=(16,), epochs=2, random_state=0, device="cpu", verbose=1).fit(x)
     err = capsys.readouterr().err
     for bar in ("autoencoder", "UMAP layout", "mixture starts"):
