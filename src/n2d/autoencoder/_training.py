@@ -19,7 +19,7 @@ from n2d.exceptions import CUDAGraphWarning
 log = logging.getLogger("n2d.autoencoder")
 
 __all__ = [
-    "AUTO_STEPS", "AUTO_ROWS", "AUTO_SMALL_ROWS", "AUTO_MIN_ROWS", "AUTO_MIN_WORK", "AUTO_MIN_STEPS",
+    "AUTO_STEPS", "AUTO_ROWS", "AUTO_SMALL_ROWS", "AUTO_MIN_ROWS", "AUTO_MIN_WORK", "AUTO_MIN_STEPS", "REFERENCE_MACS",
     "AUTO_CAP_ROWS", "AUTO_FVU", "auto_epochs", "auto_steps", "forward_macs", "auto_stop_loss", "train_autoencoder",
 ]
 
@@ -35,12 +35,19 @@ AUTO_SMALL_ROWS = 8_000
 AUTO_MIN_ROWS = 2_000
 """Up to this many rows ``epochs="auto"`` trains its smallest budget, :data:`AUTO_MIN_WORK`."""
 
-AUTO_MIN_WORK = 400 * 256 * 2_604_000
+REFERENCE_MACS = 2_604_000
+"""Forward multiply-adds per row of the paper's network on 64 features with a 10-wide code.
+
+``forward_macs((64, 500, 500, 2000, 10))``: the network :data:`AUTO_MIN_WORK`
+is stated in, and the one :func:`auto_steps` assumes when not told.
+"""
+
+AUTO_MIN_WORK = 400 * 256 * REFERENCE_MACS
 """The smallest training ``epochs="auto"`` gives, in multiply-adds of the network's forward pass.
 
-400 batches of 256 rows through the paper's network on 64 features with a
-10-wide code (2,604,000 multiply-adds per row): 400 steps on such data, fewer
-on wider inputs, more on sets smaller than a batch (each step costs less).
+400 batches of 256 rows through the reference network (:data:`REFERENCE_MACS`):
+400 steps on such data, fewer on wider inputs, more on sets smaller than a
+batch (each step costs less).
 """
 
 AUTO_MIN_STEPS = 100
@@ -97,7 +104,7 @@ def auto_steps(n_samples: int, batch_size: int = 256, macs_per_row: int | None =
     evidence.
     """
     n, batch = int(n_samples), int(batch_size)
-    per_row = AUTO_MIN_WORK / (400 * 256) if macs_per_row is None else max(1, int(macs_per_row))
+    per_row = REFERENCE_MACS if macs_per_row is None else max(1, int(macs_per_row))
 
     def smallest(rows: int) -> int:  # the fixed-work budget on a set of ``rows`` rows
         return max(AUTO_MIN_STEPS, math.ceil(AUTO_MIN_WORK / (per_row * max(1, min(rows, batch)))))
