@@ -27,15 +27,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _common import default_data_dir, hardware  # benchmarks/_common.py
+from _common import default_data_dir, empty_weight_cache, hardware  # benchmarks/_common.py
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -67,8 +65,7 @@ def main() -> None:
             if (name, seed) in done:
                 print(f"{name} seed {seed}: already in {out}")
                 continue
-            with tempfile.TemporaryDirectory(prefix="n2d-auto-k-") as cache:
-                os.environ["N2D_CACHE_DIR"] = cache
+            with empty_weight_cache("n2d-auto-k-"):
                 t0 = time.perf_counter()
                 known = N2D(n_clusters=ds.n_clusters, random_state=seed, verbose=0).fit(ds.x)
                 known_s = time.perf_counter() - t0

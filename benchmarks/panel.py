@@ -47,7 +47,6 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -73,18 +72,11 @@ def hdbscan_sizes(n: int) -> dict:
 
 
 def _n2d(x, settings):
+    from _common import empty_weight_cache  # imports torch, so not at module level (tests import this)
     from n2d import N2D
 
-    with tempfile.TemporaryDirectory(prefix="n2d-panel-") as cache:
-        before = os.environ.get("N2D_CACHE_DIR")
-        os.environ["N2D_CACHE_DIR"] = cache  # empty: the fit trains its autoencoder, as a user's first fit does
-        try:
-            est = N2D(verbose=0, **settings).fit(x)
-        finally:
-            if before is None:
-                os.environ.pop("N2D_CACHE_DIR", None)
-            else:
-                os.environ["N2D_CACHE_DIR"] = before
+    with empty_weight_cache("n2d-panel-"):  # the fit trains its autoencoder, as a user's first fit does
+        est = N2D(verbose=0, **settings).fit(x)
     clusterer = getattr(est, "clusterer_", None)
     extra = {"n_clusters_": int(est.n_clusters_), "timings": {k: float(v) for k, v in est.timings_.items()},
              "fit_sample_size": getattr(est, "fit_sample_size_", None),

@@ -28,13 +28,12 @@ import math
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import hardware  # noqa: E402
+from _common import empty_weight_cache, hardware  # noqa: E402
 from n2d import N2D, evaluate  # noqa: E402
 from n2d.autoencoder import _training  # noqa: E402
 from panel_data import load  # noqa: E402
@@ -63,9 +62,7 @@ def rule(name: str, floor: int):
 
 
 def fit_once(x, y, k, seed, steps_rule):
-    with tempfile.TemporaryDirectory(prefix="n2d-small-") as cache:
-        before = os.environ.get("N2D_CACHE_DIR")
-        os.environ["N2D_CACHE_DIR"] = cache
+    with empty_weight_cache("n2d-small-"):
         if steps_rule is not None:
             _training.auto_steps = lambda n, *_: steps_rule(n)
         try:
@@ -74,10 +71,6 @@ def fit_once(x, y, k, seed, steps_rule):
             seconds = time.perf_counter() - t0
         finally:
             _training.auto_steps = TODAY
-            if before is None:
-                os.environ.pop("N2D_CACHE_DIR", None)
-            else:
-                os.environ["N2D_CACHE_DIR"] = before
     batches = math.ceil(x.shape[0] / model.autoencoder_.batch_size)
     return {
         **evaluate(y, model.labels_), "seconds": seconds, "timings": dict(model.timings_),

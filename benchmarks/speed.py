@@ -58,9 +58,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -68,7 +66,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from _common import default_data_dir, hardware  # benchmarks/_common.py (scripts run from this folder's path)
+from _common import (  # benchmarks/_common.py (scripts run from this folder's path)
+    default_data_dir,
+    empty_weight_cache,
+    hardware,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -318,8 +320,7 @@ def main():
     compile_s = umap_compile_seconds()
     print(f"umap-learn import + numba compilation: {compile_s:.1f} s", flush=True)
     torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory(prefix="n2d-speed-") as cache_dir:
-        os.environ["N2D_CACHE_DIR"] = cache_dir
+    with empty_weight_cache("n2d-speed-"):
         ours = run_n2d(x, y, k, args.epochs, device, args.seed, compile_s)
         torch.set_num_threads(threads)
         print(f"n2d done: {ours['seconds']['total']:.1f} s", flush=True)

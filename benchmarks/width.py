@@ -28,13 +28,12 @@ import math
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import hardware  # noqa: E402
+from _common import empty_weight_cache, hardware  # noqa: E402
 from n2d import N2D, Autoencoder, TorchUMAP, evaluate  # noqa: E402
 from n2d._util.stages import WIDTH_CAP, default_width  # noqa: E402
 from panel_data import load  # noqa: E402
@@ -54,18 +53,10 @@ def fit_once(x, y, k, seed, variant):
             rows = x.shape[0] / k
             w = max(2, min(w, int((math.sqrt(9 + 8 * rows) - 3) // 2)))
         stages = {"autoencoder": Autoencoder(n_components=w), "manifold": TorchUMAP(n_components=w)}
-    with tempfile.TemporaryDirectory(prefix="n2d-width-") as cache:
-        before = os.environ.get("N2D_CACHE_DIR")
-        os.environ["N2D_CACHE_DIR"] = cache
-        try:
-            t0 = time.perf_counter()
-            model = N2D(n_clusters=k, random_state=seed, verbose=0, **stages).fit(x)
-            seconds = time.perf_counter() - t0
-        finally:
-            if before is None:
-                os.environ.pop("N2D_CACHE_DIR", None)
-            else:
-                os.environ["N2D_CACHE_DIR"] = before
+    with empty_weight_cache("n2d-width-"):
+        t0 = time.perf_counter()
+        model = N2D(n_clusters=k, random_state=seed, verbose=0, **stages).fit(x)
+        seconds = time.perf_counter() - t0
     return {**evaluate(y, model.labels_), "seconds": seconds, "timings": dict(model.timings_),
             "width": int(model.embedding_.shape[1]), "adjustments": dict(model.adjustments_)}
 
