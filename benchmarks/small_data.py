@@ -41,13 +41,17 @@ from panel_data import load  # noqa: E402
 TODAY = _training.auto_steps
 
 
+def before_steps(n: int) -> int:
+    """The step rule of 0.1.0 up to issue 27: 2,000 steps up to 10,000 rows, then as the square root of the rows."""
+    return int(round(_training.AUTO_STEPS * max(1.0, math.sqrt(min(n, _training.AUTO_CAP_ROWS) / _training.AUTO_ROWS))))
+
+
 def rule(name: str, floor: int):
     """The step rule ``name`` as a function of the row count."""
     if name == "today":
         return None  # the shipped rule, with the network's own arithmetic (no patch)
     if name == "before":
-        return lambda n: int(round(_training.AUTO_STEPS * max(1.0, math.sqrt(min(n, _training.AUTO_CAP_ROWS)
-                                                                             / _training.AUTO_ROWS))))
+        return before_steps
     if name == "sqrt":
         def sqrt_rule(n):
             if n >= _training.AUTO_ROWS:

@@ -57,7 +57,9 @@ def child(case: str, rule: str, seed: int) -> None:
     from n2d.autoencoder import _training
 
     if rule == "before":
-        _training.auto_steps = lambda n, *_: int(round(2000 * max(1.0, (min(n, 100_000) / 10_000) ** 0.5)))
+        from small_data import before_steps  # benchmarks/small_data.py
+
+        _training.auto_steps = lambda n, *_: before_steps(n)
     t0 = time.perf_counter()
     model = N2D(n_clusters=k, random_state=seed, verbose=0).fit(x)
     fit = time.perf_counter() - t0
