@@ -12,10 +12,27 @@ The modules behind them:
 - ``_knn`` and ``_nndescent``: exact and approximate nearest neighbours;
 - ``_graph``: the fuzzy simplicial set; ``_layout``: the embedding's optimisation;
 - ``_transform``: placing new points.
+
+Every name below is imported on first use (:pep:`562`, through ``lazy_loader``), so
+that the command line can read :data:`MANIFOLDS` without loading torch.
 """
 
-from n2d.manifold._factory import MANIFOLDS, make_manifold
-from n2d.manifold._torch_umap import TorchUMAP
-from n2d.manifold._umap_learn import UMAP
+from typing import TYPE_CHECKING
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, _ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "_factory": ["MANIFOLDS", "make_manifold"],
+        "_torch_umap": ["TorchUMAP"],
+        "_umap_learn": ["UMAP"],
+    },
+)
 
 __all__ = ["MANIFOLDS", "UMAP", "TorchUMAP", "make_manifold"]
+
+if TYPE_CHECKING:
+    from n2d.manifold._factory import MANIFOLDS, make_manifold
+    from n2d.manifold._torch_umap import TorchUMAP
+    from n2d.manifold._umap_learn import UMAP
