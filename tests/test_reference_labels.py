@@ -1,4 +1,7 @@
-"""The seeded default fit on pendigits gives the labels recorded before the package layout, bit for bit.
+"""The seeded default fit on pendigits gives the recorded labels, bit for bit.
+
+The record (``tests/data/pendigits-seed0.json``) names the commit it was taken at: first before the package
+layout, which had to keep every bit; again when a change of the numerics was meant (the JSON says which).
 
 The labels were recorded by ``tests/data/make_fixtures.py`` on one CPU with one
 torch; other CPUs take other kernels (bfloat16 or not, other vector widths),
