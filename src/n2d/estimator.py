@@ -28,6 +28,8 @@ from n2d.cluster._select_k import (
     check_criterion,
     check_k_range,
     data_k_range,
+    describe_k_evidence,
+    k_evidence,
     search_k,
 )
 from n2d.exceptions import AdjustmentWarning
@@ -313,6 +315,23 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         return make_clusterer(name, n_clusters, random_state=seed, device=device)
 
     @property
+    def k_evidence_(self) -> dict:
+        """How sure the search for k was: the criterion's runners-up and the k each other criterion prefers.
+
+        ``{"runners_up": [k, ...], "other_criteria": {name: k}}``, derived from
+        ``k_candidates_``, ``k_scores_`` and ``k_all_scores_`` (so a saved model
+        has it too): the runners-up are the criterion's other peaks (a second
+        knee of the BIC curve, a second silhouette maximum), best first, at most
+        two. No runner-up and other criteria that agree mean a clear answer;
+        runners-up, or criteria that disagree, mean the data supports several
+        k's, and the curve (:func:`n2d.plotting.plot_k_scores`) shows how
+        strongly. Only after a search for k (``n_clusters="auto"``).
+        """
+        if "k_scores_" not in self.__dict__:
+            raise AttributeError("k_evidence_ exists only after a search for k (n_clusters='auto').")
+        return k_evidence(self.k_criterion_, self.k_candidates_, self.k_scores_, self.k_all_scores_, self.n_clusters_)
+
+    @property
     def _auto_k(self) -> bool:
         return isinstance(self.n_clusters, str) and self.n_clusters == "auto"
 
@@ -589,7 +608,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         self.k_criterion_ = search.criterion
         self.k_all_scores_ = {c: np.asarray([v[k] for k in ks], dtype=np.float64) for c, v in search.all_scores.items()}
         if self.verbose:
-            print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}", file=sys.stderr, flush=True)
+            print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}; "
+                  f"{describe_k_evidence(self.k_evidence_)}", file=sys.stderr, flush=True)
 
     def _search_k(self, clusterer, emb, k_range):
         def make(k):

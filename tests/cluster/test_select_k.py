@@ -35,6 +35,7 @@ from n2d.cluster._select_k import (
     best_k,
     check_criterion,
     check_k_range,
+    describe_k_evidence,
     search_k,
 )
 from n2d.exceptions import ModelFormatError
@@ -306,6 +307,7 @@ def test_auto_model_save_load_round_trip(auto_model, blobs4, tmp_path):
     for name, scores in auto_model.k_all_scores_.items():
         np.testing.assert_array_equal(loaded.k_all_scores_[name], scores)
     np.testing.assert_array_equal(loaded.predict(x), auto_model.predict(x))
+    assert loaded.k_evidence_ == auto_model.k_evidence_  # derived from the saved scores
 
 
 def test_hdbscan_model_save_load_round_trip(hdbscan_model, blobs, tmp_path):
@@ -478,7 +480,12 @@ def test_cli_auto_end_to_end(cli_auto_run, tmp_path):
     labels = np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, dtype=int)[:, 1]
     assert len(np.unique(labels)) == 3
     assert "into k clusters, k in 2..6 chosen by criterion silhouette" in stdout
-    assert "clusters: 3 (chosen by silhouette among 2..6)" in stdout
+    assert "clusters: 3 (chosen by silhouette among 2..6; " in stdout
+    evidence = model.k_evidence_
+    assert k_search["runners_up"] == evidence["runners_up"]
+    assert k_search["other_criteria"] == evidence["other_criteria"] and set(evidence["other_criteria"]) == {
+        "bic-knee", "bic", "icl"}
+    assert describe_k_evidence(evidence) in stdout
     for png in ("k_scores.png", "clusters.png"):
         assert (out / png).read_bytes().startswith(PNG), png
     assert "k_scores.png" in stdout.split("wrote ")[-1]
@@ -626,6 +633,57 @@ def test_knee_k_finds_the_bend_of_a_falling_curve():
     assert knee_k({2: 3.0, 3: float("nan"), 4: 1.0}) == 4  # fewer than three finite points: the minimum
     assert knee_k({2: 1.0, 3: 1.0, 4: 1.0}) == 2  # flat: the smallest k
     assert knee_k({}) is None
+
+
+def test_runners_up_are_the_other_peaks_of_the_preference_not_the_chosen_k_s_neighbours():
+    from n2d.cluster._select_k import preference, runners_up
+
+    # silhouette with its best at 4, a second peak at 9 and a smaller one at 14: neighbours of 4 are no runners-up
+    sil = {2: .30, 3: .50, 4: .70, 5: .60, 6: .40, 7: .35, 8: .45, 9: .55, 10: .50, 11: .30, 12: .35, 13: .38,
+           14: .40, 15: .20}
+    assert runners_up("silhouette", sil, 4) == [9, 14]
+    assert runners_up("silhouette", sil, 4, n=1) == [9]
+    single = {k: -abs(k - 6) for k in range(2, 12)}
+    assert runners_up("silhouette", single, 6) == []
+    # BIC and ICL: lower is better, so their peaks are the curve's local minima
+    assert preference("bic", {2: 10.0, 3: 5.0}) == {2: -10.0, 3: -5.0}
+    assert runners_up("bic", {2: 10.0, 3: 5.0, 4: 8.0, 5: 7.0, 6: 9.0}, 3) == [5]
+
+
+def test_knee_runners_up_find_a_second_bend():
+    from n2d.cluster._select_k import choose_k, knee_distances, runners_up
+
+    # steep to 4, a plateau, a second drop to 10, then flat: the knee is one bend, the other its runner-up
+    bic = {k: v for k, v in zip(range(2, 21), [100, 60, 20, 19, 18, 17, 16, 9, 2, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4,
+                                                   1.3, 1.2, 1.1, 1.0])}
+    distances = knee_distances(bic)
+    assert set(distances) == set(bic) and max(distances.values()) == distances[choose_k("bic-knee", bic)]
+    chosen = choose_k("bic-knee", bic)
+    assert {chosen, *runners_up("bic-knee", bic, chosen)} == {4, 10}
+    assert knee_distances({2: 1.0, 3: 1.0, 4: 1.0}) == {} and knee_distances({2: 1.0, 3: 0.5}) == {}
+
+
+def test_k_evidence_names_every_other_criterion_s_choice_and_words_leave_out_bic_and_icl():
+    from n2d.cluster._select_k import k_evidence
+
+    ks = [2, 3, 4, 5, 6]
+    all_scores = {
+        "silhouette": [0.2, 0.6, 0.4, 0.5, 0.3],  # best 3, another peak at 5
+        "bic": [50.0, 20.0, 10.0, 5.0, 4.0],  # minimum at the top of the range, as on UMAP embeddings
+        "icl": [np.nan] * 5,  # no candidate scored: left out
+    }
+    evidence = k_evidence("silhouette", ks, all_scores["silhouette"], all_scores, 3)
+    assert evidence == {"runners_up": [5], "other_criteria": {"bic": 6}}
+    assert describe_k_evidence(evidence) == "runner-up 5"
+    assert describe_k_evidence({"runners_up": [5, 9], "other_criteria": {}}) == "runners-up 5, 9"
+    both = {"runners_up": [], "other_criteria": {"bic-knee": 4, "icl": 30}}
+    assert describe_k_evidence(both) == "no runner-up; bic-knee prefers 4"
+
+
+def test_k_evidence_exists_only_after_a_search(auto_model, hdbscan_model):
+    assert set(auto_model.k_evidence_) == {"runners_up", "other_criteria"}
+    assert not hasattr(hdbscan_model, "k_evidence_")
+    assert not hasattr(N2D(), "k_evidence_")
 
 
 def test_bic_knee_is_a_mixture_criterion(no_training, blobs):

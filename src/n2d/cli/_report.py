@@ -40,8 +40,12 @@ def run_report(model, n_init: int, seed: int) -> tuple[list[dict], str]:
 def print_summary(model, autoencoder_line: str, total: float, k_range=None) -> None:
     """Print the clusters found (when k was estimated: ``k_range`` given), the device, and time per stage."""
     if k_range is not None:
-        how_k = (f"chosen by {model.k_criterion_} among {k_range[0]}..{k_range[1]}"
-                 if hasattr(model, "k_scores_") else "found by HDBSCAN")
+        how_k = "found by HDBSCAN"
+        if hasattr(model, "k_scores_"):
+            from n2d.cluster._select_k import describe_k_evidence
+
+            how_k = (f"chosen by {model.k_criterion_} among {k_range[0]}..{k_range[1]}; "
+                     f"{describe_k_evidence(model.k_evidence_)}")
         noise = int(np.sum(model.labels_ < 0))
         print(f"clusters: {model.n_clusters_} ({how_k})" + (f"; {noise} noise points (label -1)" if noise else ""))
     print(f"device: {model.device_}; {autoencoder_line}")
@@ -96,6 +100,7 @@ def _k_search_record(model) -> dict | None:
         "criterion": model.k_criterion_,
         "candidates": model.k_candidates_.tolist(),
         "scores": [None if not np.isfinite(v) else float(v) for v in model.k_scores_],
+        **model.k_evidence_,  # how sure: the criterion's runners-up, and the k of every other criterion
     }
 
 

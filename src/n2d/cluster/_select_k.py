@@ -40,7 +40,8 @@ import numpy as np
 __all__ = [
     "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "K_RANGE", "KSearch", "SEARCH_N_INIT", "SEARCH_SAMPLE",
     "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k",
-    "data_k_range", "knee_k", "search_k",
+    "data_k_range", "describe_k_evidence", "k_evidence", "knee_distances", "knee_k", "preference", "runners_up",
+    "search_k",
 ]
 
 K_RANGE = (2, 30)
@@ -308,25 +309,123 @@ def choose_k(criterion: str, scores: dict):
     return best_k(scores, criterion == "silhouette")
 
 
-def knee_k(scores: dict):
-    """The knee of a falling curve ``{k: value}``: the k farthest below the chord between its ends.
+def knee_distances(scores: dict) -> dict:
+    """How far each point of a falling curve ``{k: value}`` lies below the chord between its ends.
 
     Both axes are scaled to [0, 1] first (the "kneedle" of Satopaa et al.,
-    2011). Non-finite values are ignored; with fewer than three finite points
-    the smallest value's k is returned.
+    2011); the knee is the k of the largest distance. Non-finite values are
+    left out; with fewer than three finite points, or a flat curve, the result
+    is empty.
     """
     finite = [(k, v) for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)]
     if len(finite) < 3:
-        return best_k(scores, False)
+        return {}
     ks = np.array([k for k, _ in finite], dtype=float)
     vs = np.array([v for _, v in finite], dtype=float)
-    x = (ks - ks[0]) / (ks[-1] - ks[0])
     span = vs.max() - vs.min()
     if span == 0:
-        return int(ks[0])
+        return {}
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
     y = (vs - vs.min()) / span
     below = (1.0 - x) - y if vs[0] >= vs[-1] else x - y  # distance below the chord of a falling (rising) curve
-    return int(ks[int(np.argmax(below))])
+    return {int(k): float(d) for k, d in zip(ks, below)}
+
+
+def knee_k(scores: dict):
+    """The knee of a falling curve ``{k: value}``: the k farthest below the chord between its ends.
+
+    See :func:`knee_distances`; with fewer than three finite points the
+    smallest value's k is returned, and on a flat curve the first k.
+    """
+    distances = knee_distances(scores)
+    if distances:
+        return max(distances, key=distances.get)  # the first k on ties, as the candidates are sorted
+    finite = [k for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)]
+    if len(finite) >= 3:
+        return int(finite[0])
+    return best_k(scores, False)
+
+
+def preference(criterion: str, scores: dict) -> dict:
+    """``{k: how much criterion prefers k}``, higher preferred, over the candidates it could score.
+
+    The knee distance for ``"bic-knee"``, the silhouette for ``"silhouette"``,
+    minus the score for ``"bic"`` and ``"icl"``: the value :func:`choose_k`
+    takes the largest of.
+    """
+    if criterion == "bic-knee":
+        return knee_distances(scores)
+    sign = 1.0 if criterion == "silhouette" else -1.0
+    return {int(k): sign * float(v) for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)}
+
+
+def runners_up(criterion: str, scores: dict, chosen: int, n: int = 2) -> list[int]:
+    """The other k's ``criterion`` nearly chose: its other local maxima of preference, best first.
+
+    A neighbour of the chosen k always scores close to it and says nothing
+    new; a separate peak of the preference curve (a second knee, a second
+    silhouette maximum) is a different answer the data also supports. At most
+    ``n`` are returned; none when the curve has a single peak.
+    """
+    pref = preference(criterion, scores)
+    ks = sorted(pref)
+    peaks = [
+        k for i, k in enumerate(ks)
+        if k != chosen
+        and (i == 0 or pref[k] > pref[ks[i - 1]])
+        and (i == len(ks) - 1 or pref[k] >= pref[ks[i + 1]])
+    ]
+    return sorted(peaks, key=lambda k: -pref[k])[: int(n)]
+
+
+def k_evidence(criterion: str, candidates, scores, all_scores: dict, chosen: int) -> dict:
+    """How sure a search for k is: the runners-up of its criterion and the k every other criterion prefers.
+
+    Parameters
+    ----------
+    criterion : str
+        The criterion that chose.
+    candidates : sequence of int
+        The candidates, in order.
+    scores : sequence of float
+        ``criterion``'s score of each candidate (``nan`` where none).
+    all_scores : dict
+        ``{criterion: scores}`` of every criterion the same fits allowed.
+    chosen : int
+        The chosen k.
+
+    Returns
+    -------
+    dict
+        ``{"runners_up": [k, ...], "other_criteria": {name: k}}``; a criterion
+        that could score no candidate is left out.
+    """
+    ks = [int(k) for k in candidates]
+    others = {}
+    for name, values in all_scores.items():
+        if name != criterion:
+            k = choose_k(name, dict(zip(ks, (float(v) for v in values))))
+            if k is not None:
+                others[name] = int(k)
+    own = dict(zip(ks, (float(v) for v in scores)))
+    return {"runners_up": runners_up(criterion, own, int(chosen)), "other_criteria": others}
+
+
+def describe_k_evidence(evidence: dict) -> str:
+    """:func:`k_evidence` in words, e.g. ``"runner-up 9; silhouette prefers 12"``.
+
+    The minima of BIC and ICL are left out of the words (they stay in the
+    evidence): on N2D's embeddings they run to the top of the range (see
+    :data:`DEFAULT_CRITERION`), so they would always disagree and say nothing.
+    """
+    runners = evidence.get("runners_up") or []
+    words = ("runner-up " if len(runners) == 1 else "runners-up ") + ", ".join(str(k) for k in runners)
+    if not runners:
+        words = "no runner-up"
+    others = {name: k for name, k in (evidence.get("other_criteria") or {}).items() if name not in ("bic", "icl")}
+    if others:
+        words += "; " + ", ".join(f"{name} prefers {k}" for name, k in others.items())
+    return words
 
 
 def best_k(scores: dict, greater_is_better: bool):
