@@ -127,6 +127,12 @@ def _add_input_output_options(p) -> None:
         help="also write clusters.png: predicted clusters (and true classes) on a 2-D UMAP of the code; "
         "needs matplotlib",
     )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html: an interactive page of the clusters that opens offline in a browser (map "
+        "with hover, sizes, per-cluster summaries, scores, the k search, the run); needs bokeh",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -194,6 +200,7 @@ def plan(args) -> Plan:
     maybe_auto = args.n_clusters == "auto" or (is_file and args.n_clusters is None)
     entries = [MODEL, "labels.csv", "result.json"] + (["clusters.png"] if args.plot else [])
     entries += ["k_scores.png"] if args.plot and maybe_auto else []
+    entries += ["report.html"] if args.report else []
     OutputFolder.claim(out, entries)  # refuse a user's folder or file before anything expensive
     return Plan(**settings, is_file=is_file, name=name, out=out, entries=entries)
 
@@ -328,6 +335,10 @@ def check_options(args) -> dict:
         from n2d.plotting import _matplotlib
 
         _matplotlib()  # fail now, not after a long fit, if matplotlib is missing
+    if args.report:
+        from n2d.report import _check_bokeh
+
+        _check_bokeh()  # the same for bokeh
     if args.weights is not None:
         check_weights_file(args.weights)
     return dict(
@@ -401,10 +412,11 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
 
 
 def _write_plots(args, plan: Plan, data: Data, fitted: Fitted, result: dict, folder) -> None:
-    """With ``--plot``: clusters.png (its time goes into ``result``) and, after a search for k, k_scores.png.
+    """With ``--plot``: clusters.png (its time goes into ``result``) and, after a search for k, k_scores.png;
+    with ``--report``: report.html (its time too).
 
-    Without, an earlier run's plots are removed if n2d wrote them and they are
-    unchanged: they would not show these labels.
+    Without, an earlier run's plots and report are removed if n2d wrote them and they
+    are unchanged: they would not show these labels.
     """
     model, out = fitted.model, plan.out
     if args.plot:
@@ -425,3 +437,15 @@ def _write_plots(args, plan: Plan, data: Data, fitted: Fitted, result: dict, fol
         folder.done("k_scores.png")
     else:
         folder.remove_stale("k_scores.png")
+    if args.report:
+        from n2d.report import write_report
+
+        print("report: 2-D UMAP of the code and the page ...", flush=True)
+        t1 = time.perf_counter()
+        write_report(model, data.x, data.y, path=out / "report.html", training_data=True,
+                     target_names=data.target_names, feature_names=data.feature_names, source=plan.name,
+                     title=f"n2d on {plan.name}", overwrite=True)  # the folder is n2d's: claimed above
+        result["report_seconds"] = time.perf_counter() - t1
+        folder.done("report.html")
+    else:
+        folder.remove_stale("report.html")
