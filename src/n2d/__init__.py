@@ -29,7 +29,7 @@ _EXPORTS = {
 }
 _SUBMODULES = [
     "autoencoder", "cache", "cli", "cluster", "compat", "dask", "datasets", "estimator", "exceptions", "manifold",
-    "metrics", "persistence", "plotting", "reproduce",
+    "metrics", "persistence", "plotting", "report", "reproduce",
 ]
 
 __getattr__, __dir__, _ = _lazy.attach(__name__, submodules=_SUBMODULES, submod_attrs=_EXPORTS)
