@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 from html.parser import HTMLParser
 
@@ -107,6 +108,31 @@ def test_the_page_holds_the_map_hover_fields_scores_and_settings_and_loads_nothi
     assert "<script type=\"text/javascript\">" in page or "<script>" in page  # BokehJS is inline
 
 
+def _points_in_page(page: str) -> int:
+    """Rows of the map's data sources in the page's embedded Bokeh document (the ``row`` column of each)."""
+    scripts = re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', page, re.S)
+    total = 0
+
+    def walk(v):  # a data source's columns are a map, serialized as [name, column] pairs
+        nonlocal total
+        if isinstance(v, list) and len(v) == 2 and v[0] == "row" and isinstance(v[1], dict) and "shape" in v[1]:
+            total += int(np.prod(v[1]["shape"]))
+        elif isinstance(v, dict):
+            for value in v.values():
+                walk(value)
+        elif isinstance(v, list):
+            for value in v:
+                walk(value)
+
+    for text in scripts:
+        walk(json.loads(html.unescape(text)))
+    return total
+
+
+def test_the_page_embeds_every_point_once(digits_page):
+    assert _points_in_page(digits_page) == 400
+
+
 def test_a_table_gets_feature_hover_and_a_heatmap_and_auto_k_its_curve(wine, tmp_path):
     x, y, w, model = wine
     c = report_content(model, x, y=y, training_data=True, feature_names=w.feature_names,
@@ -131,7 +157,7 @@ def test_above_max_points_the_map_shows_a_seeded_sample_and_says_so(digits, tmp_
     np.testing.assert_array_equal(c.cluster, model.labels_[c.index])
     assert sum(c.sizes.values()) == 400  # sizes and scores count every row
     page = _shown(write_report(model, x, path=tmp_path / "s.html", training_data=True, max_points=100).read_text())
-    assert "seeded random sample of 100 of the 400 rows" in page
+    assert "seeded random sample of 100 of the 400 rows" in page and _points_in_page(page) == 100
 
 
 def test_new_data_is_placed_with_predict(digits):

@@ -116,7 +116,7 @@ def _heatmap(c: ReportContent):
     limit = float(max(1.0, np.abs(z).max()))
     mapper = LinearColorMapper(palette=list(reversed(RdBu11)), low=-limit, high=limit)
     fig = figure(x_range=h["features"], y_range=list(reversed(h["clusters"])), width=MAP_SIZE,
-                 height=max(200, 26 * len(h["clusters"]) + 120),
+                 height=22 * len(h["clusters"]) + 220,  # the rows, and room for the slanted feature names
                  title="Mean of each feature per cluster, in standard deviations from the feature's mean",
                  tools="hover,save", tooltips=[("cluster", "@cluster"), ("feature", "@feature"), ("mean", "@z sd")])
     fig.rect(x="feature", y="cluster", width=1, height=1, source=src, fill_color={"field": "z", "transform": mapper},
