@@ -651,7 +651,7 @@ def test_runners_up_are_the_other_peaks_of_the_preference_not_the_chosen_k_s_nei
 
 
 def test_knee_runners_up_find_a_second_bend():
-    from n2d.cluster._select_k import choose_k, knee_distances, runners_up
+    from n2d.cluster._select_k import choose_k, knee_distances, knee_k, runners_up
 
     # steep to 4, a plateau, a second drop to 10, then flat: the knee is one bend, the other its runner-up
     bic = {k: v for k, v in zip(range(2, 21), [100, 60, 20, 19, 18, 17, 16, 9, 2, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4,
@@ -661,6 +661,12 @@ def test_knee_runners_up_find_a_second_bend():
     chosen = choose_k("bic-knee", bic)
     assert {chosen, *runners_up("bic-knee", bic, chosen)} == {4, 10}
     assert knee_distances({2: 1.0, 3: 1.0, 4: 1.0}) == {} and knee_distances({2: 1.0, 3: 0.5}) == {}
+    # on a log axis a long tail of candidates weighs less, so the knee of a smooth curve sits at a smaller k
+    import math
+
+    smooth = {k: 10 * math.exp(-k / 2) + 1.0 / k for k in range(2, 101)}
+    logged = knee_distances(smooth, math.log)
+    assert set(logged) == set(smooth) and max(logged, key=logged.get) == 7 and knee_k(smooth) == 10
 
 
 def test_k_evidence_names_every_other_criterion_s_choice_and_words_leave_out_bic_and_icl():

@@ -309,13 +309,14 @@ def choose_k(criterion: str, scores: dict):
     return best_k(scores, criterion == "silhouette")
 
 
-def knee_distances(scores: dict) -> dict:
+def knee_distances(scores: dict, scale=None) -> dict:
     """How far each point of a falling curve ``{k: value}`` lies below the chord between its ends.
 
     Both axes are scaled to [0, 1] first (the "kneedle" of Satopaa et al.,
-    2011); the knee is the k of the largest distance. Non-finite values are
-    left out; with fewer than three finite points, or a flat curve, the result
-    is empty.
+    2011); the knee is the k of the largest distance. ``scale`` places the
+    candidates on the x axis (``math.log``: at log k; None: at k). Non-finite
+    values are left out; with fewer than three finite points, or a flat curve,
+    the result is empty.
     """
     finite = [(k, v) for k, v in sorted(scores.items()) if v is not None and math.isfinite(v)]
     if len(finite) < 3:
@@ -325,7 +326,8 @@ def knee_distances(scores: dict) -> dict:
     span = vs.max() - vs.min()
     if span == 0:
         return {}
-    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    pos = ks if scale is None else np.array([scale(k) for k in ks], dtype=float)
+    x = (pos - pos[0]) / (pos[-1] - pos[0])
     y = (vs - vs.min()) / span
     below = (1.0 - x) - y if vs[0] >= vs[-1] else x - y  # distance below the chord of a falling (rising) curve
     return {int(k): float(d) for k, d in zip(ks, below)}
