@@ -462,8 +462,10 @@ def embed_2d(model, X, *, n_neighbors=20, min_dist=0.1, random_state=0):
     """The 2-D view of a fitted model used for display: a 2-D UMAP of the autoencoded data.
 
     ``X`` is encoded with the model's autoencoder (``model.autoencoder_``; used
-    as is when the model has none) and the code is embedded in 2 dimensions with
-    :class:`n2d.manifold.UMAP`, as the N2D reference code's ``visualize`` does.
+    as is when the model has none) and the code is embedded in 2 dimensions by
+    UMAP, as the N2D reference code's ``visualize`` does: n2d's own
+    (:class:`n2d.TorchUMAP`), which needs no numba compilation in each new
+    process and runs its neighbour search on every core whatever the seed.
     The model's own ``embedding_`` is never reused: it was made for clustering
     (``n_clusters`` dimensions, ``min_dist=0``), and a 2-D one would still have
     the wrong ``min_dist`` and could not be told apart from other data of the
@@ -480,8 +482,7 @@ def embed_2d(model, X, *, n_neighbors=20, min_dist=0.1, random_state=0):
     min_dist : float, default=0.1
         UMAP minimum spacing; above N2D's 0 so that dense clusters stay legible.
     random_state : int or None, default=0
-        An int makes the picture reproducible but runs UMAP on one thread
-        (umap-learn's rule); ``None`` uses all cores, worth it for 70,000 points.
+        An int makes the picture reproducible.
 
     Returns
     -------
@@ -494,12 +495,12 @@ def embed_2d(model, X, *, n_neighbors=20, min_dist=0.1, random_state=0):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from n2d.manifold import UMAP
+    from n2d.manifold import TorchUMAP
 
     check_is_fitted(model, "autoencoder_")
     encoder = model.autoencoder_
     code = np.asarray(X, dtype=np.float32) if encoder is None else np.asarray(encoder.transform(X), dtype=np.float32)
-    umap = UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state)
+    umap = TorchUMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state)
     return np.ascontiguousarray(umap.fit_transform(code), dtype=np.float32)
 
 
