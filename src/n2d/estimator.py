@@ -316,16 +316,13 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
 
     @property
     def k_evidence_(self) -> dict:
-        """How sure the search for k was: the criterion's runners-up and the k each other criterion prefers.
+        """How sure the search for k was: ``{"runners_up": [k, ...], "other_criteria": {name: k}}``.
 
-        ``{"runners_up": [k, ...], "other_criteria": {name: k}}``, derived from
-        ``k_candidates_``, ``k_scores_`` and ``k_all_scores_`` (so a saved model
-        has it too): the runners-up are the criterion's other peaks (a second
-        knee of the BIC curve, a second silhouette maximum), best first, at most
-        two. No runner-up and other criteria that agree mean a clear answer;
-        runners-up, or criteria that disagree, mean the data supports several
-        k's, and the curve (:func:`n2d.plotting.plot_k_scores`) shows how
-        strongly. Only after a search for k (``n_clusters="auto"``).
+        The runners-up are the criterion's other peaks (a second BIC knee, a second
+        silhouette maximum), best first, at most two; derived from the saved
+        ``k_*`` attributes, so a loaded model has it too. No runner-up and agreeing
+        criteria mean a clear answer; otherwise the data supports several k's.
+        Only after a search for k (``n_clusters="auto"``).
         """
         if "k_scores_" not in self.__dict__:
             raise AttributeError("k_evidence_ exists only after a search for k (n_clusters='auto').")

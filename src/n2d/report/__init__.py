@@ -7,7 +7,7 @@ its standardized feature means, the scores and cluster-by-class table when class
 k, and the run's settings, timings and versions. The modules:
 
 - ``_content``: what the report shows, computed from the model and the data (no drawing library);
-- ``_render``: the page, drawn with Bokeh (an optional dependency: ``pip install "n2d[report]"``).
+- ``_render``: the page, drawn with Bokeh (an optional dependency: ``pip install bokeh``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["write_report"]
 
-_INSTALL_HINT = 'n2d.report needs bokeh, which is not installed: pip install bokeh (or the extra: "n2d[report]")'
+_INSTALL_HINT = "n2d.report needs bokeh, which is not installed: pip install bokeh"
 
 
 def _check_bokeh() -> None:
