@@ -84,11 +84,11 @@ def _heatmap(X: np.ndarray, labels: np.ndarray, clusters: list, names: list[str]
 
 
 def _contingency(labels: np.ndarray, classes: np.ndarray) -> dict:
-    clusters, ci = np.unique(labels, return_inverse=True)
-    names, ki = np.unique(classes, return_inverse=True)
-    counts = np.zeros((clusters.size, names.size), dtype=np.int64)
-    np.add.at(counts, (ci, ki), 1)
-    return {"clusters": [str(c) for c in clusters], "classes": [str(k) for k in names], "counts": counts}
+    from sklearn.metrics.cluster import contingency_matrix
+
+    counts = contingency_matrix(labels, classes)  # rows and columns in np.unique's order
+    return {"clusters": [str(c) for c in np.unique(labels)], "classes": [str(k) for k in np.unique(classes)],
+            "counts": counts}
 
 
 def _k_search(model) -> dict | None:
@@ -115,13 +115,13 @@ def _settings(model, source) -> dict:
     return out
 
 
-def report_content(model, X, *, y=None, training_data=False, xy=None, image_shape=None, feature_names=None,
+def report_content(model, X, *, y=None, training_data=False, image_shape=None, feature_names=None,
                    target_names=None, max_points=100_000, random_state=0, source=None) -> ReportContent:
     """Compute a report's content; the arguments are checked by :func:`n2d.report.write_report`.
 
     With ``training_data``, ``X`` is what the model was fitted on: its clusters are ``model.labels_`` and the
-    posteriors come from ``model.embedding_``; otherwise both come from placing ``X`` (``predict``). ``xy`` is
-    the 2-D map of all rows (computed with :func:`n2d.plotting.embed_2d` when None).
+    posteriors come from ``model.embedding_``; otherwise both come from placing ``X`` (``predict``). The map
+    is :func:`n2d.plotting.embed_2d` of the rows shown.
     """
     from n2d.metrics import evaluate
     from n2d.plotting import embed_2d
@@ -133,10 +133,7 @@ def report_content(model, X, *, y=None, training_data=False, xy=None, image_shap
     if n > max_points:
         index = np.sort(np.random.default_rng(random_state).choice(n, size=max_points, replace=False))
     shown = X[index]
-    if xy is None:
-        xy = embed_2d(model, shown, random_state=random_state)
-    else:
-        xy = np.asarray(xy, dtype=np.float32)[index]
+    xy = embed_2d(model, shown, random_state=random_state)
     probability = None
     if hasattr(model.clusterer_, "predict_proba"):
         if training_data:
@@ -151,8 +148,9 @@ def report_content(model, X, *, y=None, training_data=False, xy=None, image_shap
             classes = np.asarray([str(target_names[int(v)]) for v in y])
         else:
             classes = y.astype(str)
-    clusters = sorted(int(c) for c in np.unique(labels))
-    sizes = {c: int(np.sum(labels == c)) for c in clusters}
+    found, counts = np.unique(labels, return_counts=True)
+    clusters = [int(c) for c in found]
+    sizes = dict(zip(clusters, (int(v) for v in counts)))
     content = ReportContent(
         index=index, n_rows=n, xy=xy, cluster=labels[index].astype(np.int64), probability=probability,
         true_class=None if classes is None else classes[index].tolist(), thumbnail=None, hover_features=None,
