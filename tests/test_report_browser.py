@@ -1,5 +1,7 @@
-"""The pendigits report, drawn by a real headless Chromium: a screenshot with the map's points, and no request
-to the network (Chromium's net log, less the browser's own service calls).
+"""The pendigits report, drawn by a real headless Chromium: a screenshot with the map's points, no request to
+the network (Chromium's net log, less the browser's own service calls), and the live page read back: every
+point on the map, WebGL drawing it, a hover over a point showing its row, cluster, probability, class and
+features, a legend click hiding a cluster, and the scores as drawn (``report_probe.js``, injected into a copy).
 
 Needs a Chromium (``apt-get install chromium``; ``.ci/run`` installs it). Where none is present the test is
 skipped with the reason, except under CI (``CI`` set), where a missing browser is a failure.
@@ -7,10 +9,13 @@ skipped with the reason, except under CI (``CI`` set), where a missing browser i
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +23,13 @@ import pytest
 pytest.importorskip("bokeh")
 
 from n2d import N2D, load_dataset  # noqa: E402
+from n2d.metrics import evaluate  # noqa: E402
 from n2d.report import write_report  # noqa: E402
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-default-apps")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+         "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-default-apps")
+PROBE = Path(__file__).with_name("report_probe.js")
 
 BROWSER_SERVICES = ("google.com", "googleapis.com", "gvt1.com", "gstatic.com", "googleusercontent.com")
 """Hosts Chromium itself calls (updates, time, accounts, dictionaries), whatever page it shows."""
@@ -44,7 +51,25 @@ def pendigits_report(tmp_path_factory):
     model = N2D(n_clusters=10, epochs=2, random_state=0, verbose=0).fit(ds.x)
     path = tmp_path_factory.mktemp("browser") / "pendigits.html"
     write_report(model, ds.x, ds.y, path=path, training_data=True, source="pendigits")
-    return path, ds
+    return path, ds, model
+
+
+@pytest.fixture(scope="module")
+def drawn_page(pendigits_report, tmp_path_factory):
+    """What ``report_probe.js`` read from the live page that Chromium drew (a dict, see the script)."""
+    browser = _browser()
+    path = pendigits_report[0]
+    page = path.read_text(encoding="utf-8")
+    end = page.rindex("</body>")  # the last one: BokehJS's own source holds the string too
+    probed = tmp_path_factory.mktemp("probe") / "probed.html"
+    probed.write_text(f"{page[:end]}<script>{PROBE.read_text()}</script>{page[end:]}", encoding="utf-8")
+    dom = subprocess.run([browser, *FLAGS, "--virtual-time-budget=30000", "--dump-dom", probed.as_uri()],
+                         capture_output=True, text=True, timeout=180, check=False).stdout
+    match = re.search(r'<pre id="n2d-probe">(.*?)</pre>', dom, flags=re.S)
+    assert match, "the probe wrote nothing: BokehJS did not finish drawing the page within the time budget"
+    found = json.loads(html.unescape(match.group(1)))
+    assert "error" not in found, found.get("error")
+    return found
 
 
 @pytest.mark.slow
@@ -52,7 +77,7 @@ def test_chromium_draws_the_report_and_requests_nothing_from_the_network(pendigi
     from PIL import Image
 
     browser = _browser()
-    path, _ = pendigits_report
+    path = pendigits_report[0]
     shot, netlog = tmp_path / "pendigits.png", tmp_path / "netlog.json"
     subprocess.run(
         [browser, *FLAGS, "--window-size=1000,1400", "--virtual-time-budget=30000", f"--screenshot={shot}",
@@ -71,3 +96,38 @@ def test_chromium_draws_the_report_and_requests_nothing_from_the_network(pendigi
     remote = sorted(u for u in urls if u.startswith(("http:", "https:", "ws:", "wss:"))
                     and not any(host in u.split("/")[2] for host in BROWSER_SERVICES))
     assert remote == [], f"the report requested network resources: {remote}"
+
+
+@pytest.mark.slow
+def test_the_drawn_map_holds_every_point_with_webgl(drawn_page, pendigits_report):
+    ds = pendigits_report[1]
+    assert drawn_page["points"] == len(ds.x) == 10992  # below the sampling size: every row is on the map
+    assert drawn_page["renderers"] == drawn_page["legend_entries"] == 10  # one per cluster, each in the legend
+    assert drawn_page["finished"], "BokehJS did not finish drawing the map's renderers"
+    assert drawn_page["webgl"], "the map's points were not drawn with WebGL"
+
+
+@pytest.mark.slow
+def test_hovering_a_point_shows_its_row_cluster_probability_class_and_features(drawn_page, pendigits_report):
+    ds, model = pendigits_report[1], pendigits_report[2]
+    row = drawn_page["hovered_row"]
+    tip = drawn_page["tooltip"]
+    assert f"row {row} , cluster {model.labels_[row]}" in tip
+    assert re.search(r"\(probability (0|1|0?\.\d+)\)", tip), tip
+    assert f"true class {ds.y[row]}" in tip
+    assert re.search(r"x\d+=[-\d.]+ \([+-]\d+\.\d sd\)", tip), tip  # the row's most distinctive features
+
+
+@pytest.mark.slow
+def test_a_legend_click_hides_its_cluster(drawn_page):
+    assert drawn_page["visible_after_click"] == [False] + [True] * 9
+
+
+@pytest.mark.slow
+def test_the_drawn_page_shows_the_scores_and_the_run(drawn_page, pendigits_report):
+    ds, model = pendigits_report[1], pendigits_report[2]
+    scores = evaluate(ds.y, model.labels_)
+    text = drawn_page["text"]
+    assert f"ACC {scores['acc']:.4f} NMI {scores['nmi']:.4f} ARI {scores['ari']:.4f}" in text
+    assert "Rows per cluster" in text and "cluster \\ class" in text
+    assert "data pendigits" in text and "version n2d" in text
