@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from n2d._util.names import class_path
+from n2d.cluster._select_k import k_search_record
 
 
 def run_report(model, n_init: int, seed: int) -> tuple[list[dict], str]:
@@ -73,7 +74,7 @@ def result_record(args, plan, data, fitted, runs: list[dict]) -> dict:
         "feature_names": data.feature_names,
         "n_clusters": int(model.n_clusters_),
         "n_clusters_requested": data.k,
-        "k_search": _k_search_record(model),
+        "k_search": k_search_record(model),
         "settings": _settings_record(args, plan, model),
         "stages": {
             "autoencoder": stage_record(model.autoencoder_),
@@ -89,18 +90,6 @@ def result_record(args, plan, data, fitted, runs: list[dict]) -> dict:
         "started": fitted.started.isoformat(timespec="seconds"),
         "command": shlex.join(["n2d", *getattr(args, "argv", sys.argv[1:])]),
         "environment": environment(),
-    }
-
-
-def _k_search_record(model) -> dict | None:
-    """The candidates and scores of the search for k, or None if k was not searched."""
-    if not hasattr(model, "k_scores_"):
-        return None
-    return {
-        "criterion": model.k_criterion_,
-        "candidates": model.k_candidates_.tolist(),
-        "scores": [None if not np.isfinite(v) else float(v) for v in model.k_scores_],
-        **model.k_evidence_,  # how sure: the criterion's runners-up, and the k of every other criterion
     }
 
 

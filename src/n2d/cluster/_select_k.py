@@ -413,6 +413,27 @@ def k_evidence(criterion: str, candidates, scores, all_scores: dict, chosen: int
     return {"runners_up": runners_up(criterion, own, int(chosen)), "other_criteria": others}
 
 
+def k_search_record(model) -> dict | None:
+    """A fitted model's search for k as plain values, or None if k was given: what ``result.json`` and the
+    report show.
+
+    Returns
+    -------
+    dict or None
+        ``{"criterion", "candidates", "scores", "chosen", "runners_up", "other_criteria"}``: the scores with
+        None where the criterion is undefined, and :func:`k_evidence`'s entries.
+    """
+    if "k_scores_" not in model.__dict__:
+        return None
+    return {
+        "criterion": model.k_criterion_,
+        "candidates": [int(k) for k in model.k_candidates_],
+        "scores": [float(v) if math.isfinite(v) else None for v in model.k_scores_],
+        "chosen": int(model.n_clusters_),
+        **model.k_evidence_,
+    }
+
+
 def describe_k_evidence(evidence: dict) -> str:
     """:func:`k_evidence` in words, e.g. ``"runner-up 9; silhouette prefers 12"``.
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from n2d.cluster._select_k import k_search_record
+
 TOP_FEATURES = 3
 """Feature values a table row's hover shows: those farthest from their column's mean, in standard deviations."""
 
@@ -40,7 +42,7 @@ class ReportContent:
     heatmap: dict | None = None  # {"clusters": [...], "features": [...], "z": (clusters, features) array}
     scores: dict | None = None  # ACC, NMI, ARI
     contingency: dict | None = None  # {"clusters": [...], "classes": [...], "counts": array}
-    k_search: dict | None = None  # {"criterion", "candidates", "scores", "chosen", "evidence"}
+    k_search: dict | None = None  # n2d.cluster._select_k.k_search_record
     settings: dict = field(default_factory=dict)  # name -> value, readable
 
 
@@ -89,16 +91,6 @@ def _contingency(labels: np.ndarray, classes: np.ndarray) -> dict:
     counts = contingency_matrix(labels, classes)  # rows and columns in np.unique's order
     return {"clusters": [str(c) for c in np.unique(labels)], "classes": [str(k) for k in np.unique(classes)],
             "counts": counts}
-
-
-def _k_search(model) -> dict | None:
-    if not hasattr(model, "k_scores_"):
-        return None
-    return {
-        "criterion": model.k_criterion_, "candidates": [int(k) for k in model.k_candidates_],
-        "scores": [float(v) for v in model.k_scores_], "chosen": int(model.n_clusters_),
-        "evidence": model.k_evidence_,
-    }
 
 
 def _settings(model, source) -> dict:
@@ -154,7 +146,7 @@ def report_content(model, X, *, y=None, training_data=False, image_shape=None, f
     content = ReportContent(
         index=index, n_rows=n, xy=xy, cluster=labels[index].astype(np.int64), probability=probability,
         true_class=None if classes is None else classes[index].tolist(), thumbnail=None, hover_features=None,
-        sizes=sizes, k_search=_k_search(model), settings=_settings(model, source),
+        sizes=sizes, k_search=k_search_record(model), settings=_settings(model, source),
     )
     if image_shape is not None:
         low, high = float(np.min(X)), float(np.max(X))

@@ -16,7 +16,6 @@ from n2d.report._content import ReportContent
 MAP_SIZE = 720
 """Width and height of the map, in pixels."""
 
-
 def _palette(n: int) -> list[str]:
     from bokeh.palettes import Category10, Category20, Turbo256
 
@@ -150,9 +149,9 @@ def _k_curve(c: ReportContent):
     from n2d.cluster._select_k import describe_k_evidence
 
     k = c.k_search
-    scores = [v if np.isfinite(v) else float("nan") for v in k["scores"]]
+    scores = [float("nan") if v is None else v for v in k["scores"]]
     fig = figure(width=MAP_SIZE, height=280, tools="hover,save", toolbar_location="right",
-                 title=f"Choosing k: {k['criterion']} chose {k['chosen']} ({describe_k_evidence(k['evidence'])})",
+                 title=f"Choosing k: {k['criterion']} chose {k['chosen']} ({describe_k_evidence(k)})",
                  tooltips=[("k", "@x"), (k["criterion"], "@y")])
     fig.line(k["candidates"], scores, color="#4c72b0")
     fig.scatter(k["candidates"], scores, size=5, color="#4c72b0")
