@@ -28,6 +28,10 @@
     found.points = glyphs.reduce((n, v) => n + v.model.data_source.get_length(), 0);
     found.finished = glyphs.every((v) => v.has_finished());
     found.webgl = glyphs.every((v) => v.glyph.glglyph != null);
+    found.backend = document.documentElement.getAttribute("data-n2d-map-backend");  // the page's own choice
+    const gl = document.createElement("canvas").getContext("webgl");
+    const info = gl && gl.getExtension("WEBGL_debug_renderer_info");
+    found.gl_renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : null;
 
     const data = glyphs[0].model.data_source.data;
     const box = map.canvas_view.events_el.getBoundingClientRect();

@@ -133,6 +133,16 @@ def test_the_page_embeds_every_point_once(digits_page):
     assert _points_in_page(digits_page) == 400
 
 
+def test_the_page_chooses_the_maps_drawing_before_bokehjs_reads_the_document(digits_page):
+    from n2d.report._render import MAP_BACKEND, WEBGL_MAP
+
+    # the switch rewrites the map's one WebGL setting (the browser test checks that it takes effect)
+    assert digits_page.count(MAP_BACKEND) == 1
+    assert digits_page.replace(MAP_BACKEND, "").count(WEBGL_MAP) == 1
+    # an inline script in the body runs while the page is parsed; BokehJS embeds on DOMContentLoaded, after it
+    assert digits_page.rstrip().endswith(MAP_BACKEND + "</body>\n</html>")
+
+
 def test_a_table_gets_feature_hover_and_a_heatmap_and_auto_k_its_curve(wine, tmp_path):
     x, y, w, model = wine
     c = report_content(model, x, y=y, training_data=True, feature_names=w.feature_names,

@@ -54,22 +54,28 @@ def pendigits_report(tmp_path_factory):
     return path, ds, model
 
 
-@pytest.fixture(scope="module")
-def drawn_page(pendigits_report, tmp_path_factory):
-    """What ``report_probe.js`` read from the live page that Chromium drew (a dict, see the script)."""
+def _probe(report: Path, folder: Path, fragment: str = "") -> dict:
+    """What ``report_probe.js`` reads from the live page Chromium draws of ``report`` (``#fragment`` added)."""
     browser = _browser()
-    path = pendigits_report[0]
-    page = path.read_text(encoding="utf-8")
+    page = report.read_text(encoding="utf-8")
     end = page.rindex("</body>")  # the last one: BokehJS's own source holds the string too
-    probed = tmp_path_factory.mktemp("probe") / "probed.html"
+    probed = folder / "probed.html"
     probed.write_text(f"{page[:end]}<script>{PROBE.read_text()}</script>{page[end:]}", encoding="utf-8")
-    dom = subprocess.run([browser, *FLAGS, "--virtual-time-budget=30000", "--dump-dom", probed.as_uri()],
-                         capture_output=True, text=True, timeout=180, check=False).stdout
+    dom = subprocess.run(
+        [browser, *FLAGS, "--virtual-time-budget=30000", "--dump-dom", probed.as_uri() + fragment],
+        capture_output=True, text=True, timeout=180, check=False,
+    ).stdout
     match = re.search(r'<pre id="n2d-probe">(.*?)</pre>', dom, flags=re.S)
     assert match, "the probe wrote nothing: BokehJS did not finish drawing the page within the time budget"
     found = json.loads(html.unescape(match.group(1)))
     assert "error" not in found, found.get("error")
     return found
+
+
+@pytest.fixture(scope="module")
+def drawn_page(pendigits_report, tmp_path_factory):
+    """The pendigits report as Chromium draws it, read back by ``report_probe.js`` (a dict, see the script)."""
+    return _probe(pendigits_report[0], tmp_path_factory.mktemp("probe"))
 
 
 @pytest.mark.slow
@@ -99,12 +105,21 @@ def test_chromium_draws_the_report_and_requests_nothing_from_the_network(pendigi
 
 
 @pytest.mark.slow
-def test_the_drawn_map_holds_every_point_with_webgl(drawn_page, pendigits_report):
+def test_the_drawn_map_holds_every_point(drawn_page, pendigits_report):
     ds = pendigits_report[1]
     assert drawn_page["points"] == len(ds.x) == 10992  # below the sampling size: every row is on the map
     assert drawn_page["renderers"] == drawn_page["legend_entries"] == 10  # one per cluster, each in the legend
     assert drawn_page["finished"], "BokehJS did not finish drawing the map's renderers"
-    assert drawn_page["webgl"], "the map's points were not drawn with WebGL"
+
+
+@pytest.mark.slow
+def test_software_webgl_draws_the_map_on_a_canvas_and_webgl_can_be_asked_for(drawn_page, pendigits_report, tmp_path):
+    # headless Chromium without a GPU renders WebGL in software (SwiftShader): the page switches to a 2-D canvas
+    assert re.search("swiftshader|llvmpipe|software", drawn_page["gl_renderer"] or "", re.I), drawn_page["gl_renderer"]
+    assert drawn_page["backend"] == "canvas" and not drawn_page["webgl"]
+    forced = _probe(pendigits_report[0], tmp_path, "#webgl")
+    assert forced["backend"] == "webgl" and forced["webgl"], "with #webgl the map was not drawn with WebGL"
+    assert forced["points"] == drawn_page["points"] and forced["finished"]
 
 
 @pytest.mark.slow

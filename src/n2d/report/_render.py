@@ -16,6 +16,11 @@ from n2d.report._content import ReportContent
 MAP_SIZE = 720
 """Width and height of the map, in pixels."""
 
+WEBGL_MAP = '"output_backend":"webgl"'
+"""How the map's WebGL setting reads in Bokeh's serialized document (the only figure drawn with WebGL): what
+:data:`MAP_BACKEND` rewrites. Were Bokeh to write it otherwise, the map would stay on WebGL (a test watches)."""
+
+
 def _palette(n: int) -> list[str]:
     from bokeh.palettes import Category10, Category20, Turbo256
 
@@ -168,6 +173,31 @@ def _settings(c: ReportContent):
     return Div(text=f'<h3>The run</h3><table class="n2d-table">{rows}</table>', width=MAP_SIZE)
 
 
+MAP_BACKEND = """<script>
+(function () {
+  // The map is drawn with WebGL where the browser's WebGL runs on a GPU. Where it is software (no GPU, a
+  // virtual machine, a remote desktop), a 2-D canvas redraws the same points several times faster, so the
+  // document is switched before BokehJS reads it. "#webgl" or "#canvas" at the end of the address chooses.
+  var choice = location.hash.slice(1);
+  if (choice !== "webgl" && choice !== "canvas") {
+    var gl = document.createElement("canvas").getContext("webgl");
+    var info = gl && gl.getExtension("WEBGL_debug_renderer_info");
+    var renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    choice = !gl || /swiftshader|llvmpipe|softpipe|software/i.test(renderer) ? "canvas" : "webgl";
+    var lose = gl && gl.getExtension("WEBGL_lose_context");
+    if (lose) lose.loseContext();
+  }
+  document.documentElement.setAttribute("data-n2d-map-backend", choice);
+  if (choice === "canvas") {  // the key as WEBGL_MAP reads
+    document.querySelectorAll('script[type="application/json"]').forEach(function (el) {
+      el.textContent = el.textContent.replace('"output_backend":"webgl"', '"output_backend":"canvas"');
+    });
+  }
+})();
+</script>"""
+"""Chooses how the map is drawn, in the browser that opens the page: it runs while the page is parsed, before
+BokehJS reads the document (on DOMContentLoaded). ``report_time.py`` measures both ways."""
+
 STYLE = (
     "<style>.n2d-table{border-collapse:collapse;font-size:12px}.n2d-table th,.n2d-table td{border:1px solid #ccc;"
     "padding:2px 6px;text-align:right}.n2d-table th{background:#f4f4f4;text-align:left}</style>"
@@ -195,4 +225,6 @@ def render_html(c: ReportContent, title: str) -> str:
     if c.k_search is not None:
         parts.append(_k_curve(c))
     parts.append(_settings(c))
-    return file_html(column(*parts), resources=INLINE, title=title)
+    page = file_html(column(*parts), resources=INLINE, title=title)
+    end = page.rindex("</body>")  # the last one: BokehJS's source holds the string too
+    return page[:end] + MAP_BACKEND + page[end:]
