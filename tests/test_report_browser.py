@@ -25,6 +25,7 @@ pytest.importorskip("bokeh")
 from n2d import N2D, load_dataset  # noqa: E402
 from n2d.metrics import evaluate  # noqa: E402
 from n2d.report import write_report  # noqa: E402
+from n2d.report._render import HOVER_ROWS  # noqa: E402
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
@@ -131,6 +132,7 @@ def test_hovering_a_point_shows_its_row_cluster_probability_class_and_features(d
     assert re.search(r"\(probability (0|1|0?\.\d+)\)", tip), tip
     assert f"true class {ds.y[row]}" in tip
     assert re.search(r"x\d+=[-\d.]+ \([+-]\d+\.\d sd\)", tip), tip  # the row's most distinctive features
+    assert 1 <= len(re.findall(r"\brow \d+ ,", tip)) <= HOVER_ROWS, tip  # dense maps: the nearest few only
 
 
 @pytest.mark.slow

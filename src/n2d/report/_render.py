@@ -16,6 +16,10 @@ from n2d.report._content import ReportContent
 MAP_SIZE = 720
 """Width and height of the map, in pixels."""
 
+HOVER_ROWS = 3
+"""Most points one hover describes, the nearest first: on a dense map many points lie under the pointer, and a
+tooltip (with a thumbnail each) for every one of them would cover the map."""
+
 WEBGL_MAP = '"output_backend":"webgl"'
 """How the map's WebGL setting reads in Bokeh's serialized document (the only figure drawn with WebGL): what
 :data:`MAP_BACKEND` rewrites. Were Bokeh to write it otherwise, the map would stay on WebGL (a test watches)."""
@@ -61,7 +65,7 @@ def _map(c: ReportContent):
         color = "#bbbbbb" if k == -1 else colors[k]
         renderers.append(fig.scatter("x", "y", source=ColumnDataSource(data), size=size, color=color, alpha=0.7,
                                      legend_label=label))
-    fig.add_tools(HoverTool(renderers=renderers, tooltips=_tooltip(c)))
+    fig.add_tools(HoverTool(renderers=renderers, tooltips=_tooltip(c), limit=HOVER_ROWS))
     fig.legend.click_policy = "hide"
     fig.legend.label_text_font_size = "8pt"
     fig.legend.location = "top_left"
