@@ -11,6 +11,12 @@ bfloat16 where the CPU has native bfloat16 instructions):
 3. **step**: n2d's real training step (:class:`n2d.autoencoder._training._Step`: gather the
    batch, forward, MSE, backward, Adam), GFLOP/s counted from the same FLOPs.
 
+4. with ``--compile``, **compiled step**: the same step with the autoencoder
+   under ``torch.compile`` (inductor, which fuses the bias, ReLU and loss
+   passes around the products), and the seconds its first step spends
+   compiling with an empty compilation cache; the step count after which compiling would pay for itself is
+   set against the default fit's (``auto_steps``).
+
 It prints the ratio step / step-GEMMs, the figure the target is set on, and the
 hardware, and writes JSON to ``benchmarks/results/cpu-roofline-<dataset>.json``.
 Rounds alternate the measurements so that background load hits all of them
@@ -18,14 +24,17 @@ alike; the median of ``--rounds`` is reported.
 
     python benchmarks/cpu_roofline.py --dataset mnist
     python benchmarks/cpu_roofline.py --dataset pendigits --rounds 7
+    python benchmarks/cpu_roofline.py --dataset mnist --compile --out /tmp/compiled.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware  # noqa: E402
 from n2d._util.hardware import cpu_has_native_bf16  # noqa: E402
 from n2d.autoencoder import MLPAutoencoder  # noqa: E402
-from n2d.autoencoder._training import _adam, _Step  # noqa: E402
+from n2d.autoencoder._training import _adam, _Step, auto_steps, forward_macs  # noqa: E402
 
 SHAPES = {"mnist": (784, 10), "fashion": (784, 10), "usps": (256, 10), "pendigits": (16, 10), "har": (561, 6)}
 
@@ -82,13 +91,14 @@ def gemm_set(layers, batch, dtype):
     return run
 
 
-def real_step(d, k, batch, precision, n_batches=40):
+def real_step(d, k, batch, precision, n_batches=40, compiled=False):
     torch.manual_seed(0)
     module = MLPAutoencoder(d, (500, 500, 2000), k)
     module.reset_parameters(torch.Generator().manual_seed(0))
     x = torch.rand(batch * n_batches, d)
     opt = _adam(list(module.parameters()), 1e-3, on_gpu=False)  # n2d's own optimizer choice
-    step = _Step(module, opt, x, batch, stacked=False, graph=False, precision=precision)
+    net = torch.compile(module) if compiled else module
+    step = _Step(net, opt, x, batch, stacked=False, graph=False, precision=precision)
     perm = torch.randperm(x.shape[0])
     state = {"i": 0}
 
@@ -108,6 +118,7 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=20, help="steps (or GEMM sets) per timing")
     ap.add_argument("--peak-size", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    ap.add_argument("--compile", action="store_true", help="also time the step under torch.compile")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     if args.threads:
@@ -124,6 +135,15 @@ def main(argv=None):
         runs[(p, "peak")] = (lambda a=a, b=b: torch.mm(a, b), 2 * n**3, max(2, args.reps // 5))
         runs[(p, "gemms")] = (gemm_set(layers, args.batch, dtype), flops, args.reps)
         runs[(p, "step")] = (real_step(d, k, args.batch, p), flops, args.reps)
+    compile_s = {}
+    if args.compile:  # a user's first fit compiles from nothing: an empty inductor cache, not this machine's
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="n2d-inductor-")
+        for p in precisions:
+            fn = real_step(d, k, args.batch, p, compiled=True)
+            t0 = time.perf_counter()
+            fn()  # the first step compiles the forward and backward graphs
+            compile_s[p] = time.perf_counter() - t0
+            runs[(p, "compiled")] = (fn, flops, args.reps)
     times = {key: [] for key in runs}
     for r in range(args.rounds):
         for key, (fn, _, reps) in runs.items():
@@ -145,6 +165,18 @@ def main(argv=None):
         result["precisions"][p] = row
         print(f"{p:10s} {row['peak_gflops']:13.0f} {row['gemms_gflops']:11.0f} {row['step_gflops']:10.0f} "
               f"{row['step_s'] * 1e3:8.1f} {row['step_over_gemms']:11.0%}")
+        if args.compile:
+            c = statistics.median(times[(p, "compiled")])
+            saved = row["step_s"] - c
+            row.update(compiled_step_s=c, compiled_gflops=flops / c / 1e9, compile_seconds=compile_s[p],
+                       compiled_over_gemms=flops / c / 1e9 / row["gemms_gflops"],
+                       steps_to_pay_back=compile_s[p] / saved if saved > 0 else None)
+            rows = 70_000 if args.dataset in ("mnist", "fashion") else 10_000
+            default = auto_steps(rows, args.batch, forward_macs([d, 500, 500, 2000, k]))
+            pays = "never" if saved <= 0 else f"after {compile_s[p] / saved:,.0f} steps"
+            print(f"{'':10s} compiled: {c * 1e3:.1f} ms/step ({row['compiled_over_gemms']:.0%} of the GEMMs), "
+                  f"{compile_s[p]:.1f} s compiling; pays back {pays} (a default fit of {rows:,} rows: "
+                  f"{default:,} steps)")
     if len(precisions) == 2:
         result["bf16_speedup"] = result["precisions"]["float32"]["step_s"] / result["precisions"]["bfloat16"]["step_s"]
         print(f"bfloat16 step speed-up over float32: {result['bf16_speedup']:.2f}x")
