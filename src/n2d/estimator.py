@@ -123,15 +123,14 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         the rows instead (an :class:`~n2d.exceptions.AdjustmentWarning`,
         recorded in ``adjustments_`` as ``"k_range.high"``); any other range
         is used as given.
-    k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic"}, default="auto"
-        How ``n_clusters="auto"`` chooses k without labels (see
-        :mod:`n2d.cluster._select_k`): the knee of the mixture's BIC curve, the
-        minimum of BIC or ICL (these three need a mixture clusterer), or the
-        highest mean silhouette (any clusterer that takes k). ``"auto"`` is
-        the knee for a mixture and the silhouette otherwise (the docs page
-        "Clustering your own data" has the evidence). Candidates are fit on a
-        fixed sample of 4,000 points with one start each; the chosen k is
-        refit on all points with the clusterer's own settings.
+    k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic", "consensus"}, default="auto"
+        How ``n_clusters="auto"`` chooses k without labels (see :mod:`n2d.cluster._select_k`): the knee
+        of the mixture's BIC curve, the minimum of BIC or ICL, the median of the knee and two votes of the
+        code's neighbour graph (these four need a mixture clusterer), or the highest mean silhouette (any
+        clusterer that takes k). ``"auto"`` is the consensus for a mixture and the silhouette otherwise
+        (the docs page "Clustering your own data" has the evidence). Candidates are fit on a fixed sample of
+        4,000 points with one start each; the chosen k is refit on all points with the clusterer's own
+        settings.
     n_init : int, default=1
         Number of whole N2D runs (autoencoder, manifold, clusterer). With more
         than one, N2D keeps the run that agrees best with the others (highest
@@ -524,7 +523,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         # The clusterer sees the sample only if it can label the other rows.
         part = sample if (sample is not None and hasattr(clusterer, "predict")) else None
         reg_covar = getattr(clusterer, "reg_covar", None)
-        clusterer, labels, search = self._cluster(clusterer, emb, part, k_range, timer)
+        clusterer, labels, search = self._cluster(clusterer, emb, part, k_range, timer, code)
         adjustments = {}
         if reg_covar is not None and getattr(clusterer, "reg_covar", reg_covar) != reg_covar:
             adjustments["clusterer.reg_covar"] = float(clusterer.reg_covar)  # raised on singular covariances
@@ -554,13 +553,14 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             emb = timer.run("manifold", name, manifold.fit_transform, code)
         return np.ascontiguousarray(emb, dtype=np.float32)
 
-    def _cluster(self, clusterer, emb, part, k_range, timer):
+    def _cluster(self, clusterer, emb, part, k_range, timer, code):
         """The clusterer fitted on ``emb`` (or ``emb[part]``, the rest predicted): (clusterer, labels, search)."""
         fit_emb = emb if part is None else emb[part]
         search = None
         if self._auto_k and not finds_k(clusterer):
+            fit_code = code if part is None else code[part]  # the consensus criterion's graph is on the code
             search = timer.run("k search", f"{type(clusterer).__name__} for k in {k_range}",
-                               lambda d: self._search_k(clusterer, d, k_range), fit_emb)
+                               lambda d: self._search_k(clusterer, d, k_range, fit_code), fit_emb)
             clusterer, labels = search.clusterer, search.labels
         else:
             labels = timer.run("clusterer", type(clusterer).__name__,
@@ -608,14 +608,14 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             print(f"[n2d] k search: chose k = {self.n_clusters_} by {search.criterion}; "
                   f"{describe_k_evidence(self.k_evidence_)}", file=sys.stderr, flush=True)
 
-    def _search_k(self, clusterer, emb, k_range):
+    def _search_k(self, clusterer, emb, k_range, code):
         def make(k):
             est = clone(clusterer)
             set_n_clusters(est, k)
             return est
 
         seed = getattr(clusterer, "random_state", None)
-        return search_k(emb, make, k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0)
+        return search_k(emb, make, k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0, code=code)
 
     def _run_seeds(self) -> list[tuple]:
         """Stage seeds of each of the ``n_init`` runs; run i of an int seed s is that of seed s + i."""

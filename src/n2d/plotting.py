@@ -617,6 +617,8 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
     crit = model.k_criterion_
     if crit == "bic-knee":
         ax.set_ylabel("BIC (k at the knee of the curve)")
+    elif crit == "consensus":
+        ax.set_ylabel("votes at or below k (k: the median vote)")
     else:
         ax.set_ylabel(f"{crit.upper() if crit != 'silhouette' else 'silhouette'} ({better} is better)")
     ax.set_title("choosing k")

@@ -235,7 +235,7 @@ def test_auto_finds_the_true_k_and_reports_the_search(auto_model, blobs4):
     assert m.k_scores_.shape == (7,) and np.isfinite(m.k_scores_).all()
     assert m.k_criterion_ == "silhouette"
     assert int(m.k_candidates_[np.argmax(m.k_scores_)]) == m.n_clusters_  # the best silhouette wins
-    assert set(m.k_all_scores_) == set(CRITERIA)  # a mixture yields all three
+    assert set(m.k_all_scores_) == set(CRITERIA) - {"consensus"}  # a mixture yields these; the votes need consensus
     for name, scores in m.k_all_scores_.items():
         assert scores.shape == (7,), name
     np.testing.assert_array_equal(m.k_all_scores_["silhouette"], m.k_scores_)
@@ -276,7 +276,7 @@ def test_auto_keeps_the_stages_own_widths(blobs):
 
 def test_default_search_settings():
     assert N2D().k_range == K_RANGE == (2, 30) and N2D().k_criterion == DEFAULT_CRITERION
-    assert set(CRITERIA) == {"bic-knee", "icl", "bic", "silhouette"} and DEFAULT_CRITERION == "auto"
+    assert set(CRITERIA) == {"bic-knee", "icl", "bic", "silhouette", "consensus"} and DEFAULT_CRITERION == "auto"
     assert "hdbscan" in CLUSTERERS
 
 
@@ -575,7 +575,7 @@ def test_search_k_with_a_mixture_scores_all_criteria(embedding):
     x, _ = embedding
     s = search_k(x, lambda k: GaussianMixture(n_components=k, n_init=3, random_state=0), (2, 5), "bic",
                  sample_size=1000)
-    assert set(s.all_scores) == set(CRITERIA) and not s.greater_is_better
+    assert set(s.all_scores) == set(CRITERIA) - {"consensus"} and not s.greater_is_better  # no code: no votes
     assert s.scores == s.all_scores["bic"] and s.n_clusters == best_k(s.scores, False) == 3
     for k in range(2, 6):
         assert s.all_scores["icl"][k] >= s.all_scores["bic"][k] - 1e-6
@@ -704,10 +704,11 @@ def test_search_k_with_bic_knee_reports_the_bic_curve():
     assert s.n_clusters == 4
 
 
-def test_auto_criterion_is_the_bic_knee_for_a_mixture_and_the_silhouette_otherwise():
+def test_auto_criterion_is_the_consensus_for_a_mixture_and_the_silhouette_otherwise():
     from n2d.cluster._select_k import resolve_criterion
 
-    assert resolve_criterion("auto", GaussianMixture(3)) == "bic-knee"
+    assert resolve_criterion("auto", GaussianMixture(3)) == "consensus"  # N2D passes the code
+    assert resolve_criterion("auto", GaussianMixture(3), code_known=False) == "bic-knee"  # an embedding alone
     assert resolve_criterion("auto", KMeans(3)) == "silhouette"
     assert resolve_criterion("icl", KMeans(3)) == "icl"  # an explicit choice is kept (and checked elsewhere)
     x, _ = make_blobs(n_samples=300, centers=3, n_features=4, cluster_std=0.5, random_state=0)

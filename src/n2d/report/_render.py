@@ -166,7 +166,7 @@ def _k_curve(c: ReportContent):
     fig.scatter(k["candidates"], scores, size=5, color="#4c72b0")
     fig.add_layout(Span(location=k["chosen"], dimension="height", line_color="#c44e52", line_dash="dashed"))
     fig.xaxis.axis_label = "k"
-    fig.yaxis.axis_label = k["criterion"] if k["criterion"] == "silhouette" else "BIC"
+    fig.yaxis.axis_label = {"silhouette": "silhouette", "consensus": "votes at or below k"}.get(k["criterion"], "BIC")
     return fig
 
 

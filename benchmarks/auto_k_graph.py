@@ -1,0 +1,236 @@
+"""Does the neighbour graph of the code know k? Community detection as a criterion for ``n_clusters="auto"`` (issue 28).
+
+The mixture criteria (BIC knee, silhouette) see N2D's UMAP embedding, whose ``min_dist=0`` packs a class into
+several tight clumps and lets touching classes share one. The code the embedding is made from is a smoother
+space: its k-nearest-neighbour graph joins the clumps of one class. Modularity scores a partition of that graph
+(edges inside clusters against what the degrees predict), and its maximum picks a number of clusters with no
+range to choose. Measured here, once per dataset and seed, on the auto mode's fit (``N2D(n_clusters="auto")``,
+code and UMAP width 10; its own search cut to (2, 3)):
+
+- ``louvain-code`` / ``louvain-embedding``: the community count of Louvain (networkx, resolution 1, seeded) on the
+  symmetrized 15-NN graph of the code / of the embedding; ``louvain-code-r0.5`` at resolution 0.5 (coarser);
+- ``merge-code``: over-cluster the embedding with the full-covariance mixture at ``over`` components, then merge
+  components greedily by modularity gain on the code's graph (Clauset-Newman-Moore on the component graph) and
+  keep the partition of highest modularity;
+- the shipped BIC knee on the same embedding, for reference;
+- ``consensus``: the median of the k's of the BIC knee, ``louvain-code-r0.5`` and ``merge-code`` (three views:
+  the mixture's likelihood on the embedding, the code's graph alone, the embedding's components joined on the
+  code's graph), computed in the summary.
+
+For each: the k found, whether it is within max(1, 20%) and 35% of the true k, and the NMI of its labels on the
+graph's points. Graphs are built on at most ``--sample`` rows (seeded). Sets: the public panel
+(``benchmarks/panel_data.py``) and three paper sets.
+
+    OMP_NUM_THREADS=2 python benchmarks/auto_k_graph.py --seeds 0,1,2 --out benchmarks/results/auto-k-graph-5000.jsonl
+    OMP_NUM_THREADS=2 python benchmarks/auto_k_graph.py --seeds 0,1,2 --sample 10000 \\
+        --out benchmarks/results/auto-k-graph-10000.jsonl
+    python benchmarks/auto_k_graph.py --summarize benchmarks/results/auto-k-graph-5000.jsonl \\
+        --curves benchmarks/results/auto-k-range.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from _common import default_data_dir, hardware  # benchmarks/_common.py
+from auto_k_range import load  # the same sets, loaded the same way
+
+SETS = ("wine", "glass", "acsf1", "osuleaf", "japanese-vowels", "vowel", "digits", "satellite", "letter",
+        "syn-k-ge-d", "syn-k-n-over-10", "syn-int-duplicates", "syn-imbalanced-80", "syn-constant-column",
+        "syn-scale-1000x", "pendigits", "mnist-test", "usps")
+
+
+def knn_graph(points: np.ndarray, k: int = 15):
+    """The symmetrized (max) k-nearest-neighbour graph of ``points``, weights 1, as a scipy CSR matrix."""
+    from scipy import sparse
+    from sklearn.neighbors import NearestNeighbors
+
+    n = points.shape[0]
+    k = min(k, n - 1)
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]
+    a = sparse.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
+    return a.maximum(a.T).tocsr()
+
+
+def louvain(graph, seed: int, resolution: float = 1.0) -> np.ndarray:
+    """Louvain communities of ``graph`` (networkx) as labels."""
+    import networkx as nx
+
+    g = nx.from_scipy_sparse_array(graph)
+    labels = np.empty(graph.shape[0], dtype=np.int64)
+    for c, members in enumerate(nx.community.louvain_communities(g, seed=seed, resolution=resolution)):
+        labels[list(members)] = c
+    return labels
+
+
+def modularity_merge(graph, labels: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Merge the clusters ``labels`` greedily by modularity gain on ``graph``; the best partition and the
+    modularity after each merge (index 0: no merge)."""
+    from scipy import sparse
+
+    ids, lab = np.unique(labels, return_inverse=True)
+    m = len(ids)
+    member = sparse.csr_matrix((np.ones(len(lab)), (np.arange(len(lab)), lab)), shape=(len(lab), m))
+    e = (member.T @ graph @ member).toarray()  # edge weight between clusters (both directions)
+    two_m = e.sum()
+    e /= two_m
+    a = e.sum(axis=1)
+    groups = {i: [i] for i in range(m)}
+    alive = list(range(m))
+
+    def q():
+        return float(sum(e[i, i] - a[i] ** 2 for i in alive))
+
+    history, best_q, best = [q()], q(), {i: list(g) for i, g in groups.items()}
+    while len(alive) > 1:
+        sub = np.ix_(alive, alive)
+        gain = 2 * (e[sub] - np.outer(a[alive], a[alive]))
+        np.fill_diagonal(gain, -np.inf)
+        i, j = np.unravel_index(np.argmax(gain), gain.shape)
+        ci, cj = alive[i], alive[j]
+        e[ci, :] += e[cj, :]
+        e[:, ci] += e[:, cj]
+        a[ci] += a[cj]
+        groups[ci] += groups.pop(cj)
+        alive.remove(cj)
+        history.append(q())
+        if history[-1] > best_q:
+            best_q, best = history[-1], {c: list(g) for c, g in groups.items()}
+    out = np.empty(len(lab), dtype=np.int64)
+    for new, members in enumerate(best.values()):
+        out[np.isin(lab, members)] = new
+    return out, history
+
+
+def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
+    from n2d import N2D
+    from n2d.cluster import make_clusterer
+    from n2d.cluster._fit import fit_predict  # retries a singular start with a larger ridge, as the stage does
+    from n2d.cluster._select_k import search_k
+    from n2d.metrics import nmi
+
+    x, y, k_true = load(name, data_dir)
+    n = x.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = N2D(n_clusters="auto", k_range=(2, 3), random_state=seed, verbose=0).fit(x)
+    rows = np.random.default_rng(seed).permutation(n)[:sample] if n > sample else np.arange(n)
+    code, emb, ys = model.manifold_.fit_data_[rows], model.embedding_[rows], y[rows]
+    out = {"dataset": name, "seed": seed, "n": n, "graph_rows": int(rows.size), "k_true": k_true}
+
+    t0 = time.perf_counter()
+    g_code = knn_graph(code)
+    labels = louvain(g_code, seed)
+    out["louvain-code"] = {"k": int(labels.max() + 1), "nmi": nmi(ys, labels), "seconds": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    labels = louvain(g_code, seed, resolution=0.5)
+    out["louvain-code-r0.5"] = {"k": int(labels.max() + 1), "nmi": nmi(ys, labels),
+                                "seconds": time.perf_counter() - t0}
+
+    t0 = time.perf_counter()
+    labels = louvain(knn_graph(emb), seed)
+    out["louvain-embedding"] = {"k": int(labels.max() + 1), "nmi": nmi(ys, labels),
+                                "seconds": time.perf_counter() - t0}
+
+    t0 = time.perf_counter()
+    gmm = make_clusterer("gmm", min(over, rows.size // 10), random_state=seed)
+    gmm.set_params(n_init=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fine = np.asarray(fit_predict(gmm, emb))
+    merged, history = modularity_merge(g_code, fine)
+    out["merge-code"] = {"k": int(merged.max() + 1), "nmi": nmi(ys, merged), "seconds": time.perf_counter() - t0,
+                         "modularity": history}
+
+    def make(k):
+        return make_clusterer("gmm", k, random_state=seed)
+
+    t0 = time.perf_counter()
+    search = search_k(model.embedding_, make, (2, 30), criterion="bic-knee", random_state=seed)
+    out["bic-knee"] = {"k": int(search.n_clusters), "nmi": nmi(y, search.labels), "seconds": time.perf_counter() - t0}
+    return out
+
+
+METHODS = ("bic-knee", "louvain-code", "louvain-code-r0.5", "louvain-embedding", "merge-code")
+
+
+def close(k: int, true: int, share: float) -> bool:
+    return abs(k - true) <= max(1, share * true)
+
+
+CONSENSUS = ("bic-knee", "louvain-code-r0.5", "merge-code")
+"""The criteria whose median k ``consensus`` takes."""
+
+
+def summarize(path: Path, curves: Path | None) -> None:
+    """Per method: k within 20% / 35% of the truth, NMI, seconds; with ``curves`` (``auto_k_range.py``'s records
+    of the same fits), also the NMI of the mixture at each method's k, the same measure for every method."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows.sort(key=lambda r: (SETS.index(r["dataset"]) if r["dataset"] in SETS else 99, r["seed"]))
+    for r in rows:
+        r["consensus"] = {"k": int(statistics.median(r[m]["k"] for m in CONSENSUS)), "nmi": float("nan"),
+                          "seconds": sum(r[m]["seconds"] for m in CONSENSUS)}
+    methods = (*METHODS, "consensus")
+    at_k = {}
+    if curves is not None:
+        for c in map(json.loads, curves.read_text().splitlines()):
+            at_k[(c["dataset"], c["seed"])] = dict(zip(c["ks"], c["nmi_sample"]))
+    print(f"{len(rows)} records ({len({r['dataset'] for r in rows})} sets)")
+    print(f"{'method':18s} {'within 20%':>11s} {'within 35%':>11s} {'sets in 35%':>12s} {'own NMI':>8s} "
+          f"{'GMM NMI at k':>13s} {'median s':>9s}")
+    for m in methods:
+        c20 = sum(close(r[m]["k"], r["k_true"], 0.2) for r in rows)
+        c35 = sum(close(r[m]["k"], r["k_true"], 0.35) for r in rows)
+        sets35 = sum(all(close(r[m]["k"], r["k_true"], 0.35) for r in rows if r["dataset"] == name)
+                     for name in {r["dataset"] for r in rows})
+        own = statistics.mean(r[m]["nmi"] for r in rows)
+        gmm = [at_k[(r["dataset"], r["seed"])].get(r[m]["k"]) for r in rows if (r["dataset"], r["seed"]) in at_k]
+        gmm_nmi = statistics.mean(gmm) if gmm and None not in gmm else float("nan")
+        seconds = statistics.median(r[m]["seconds"] for r in rows)
+        n_sets = len({r["dataset"] for r in rows})
+        print(f"{m:18s} {c20:>5d}/{len(rows):<5d} {c35:>5d}/{len(rows):<5d} {sets35:>5d}/{n_sets:<6d} "
+              f"{own:8.3f} {gmm_nmi:13.3f} {seconds:9.1f}")
+    print("\nk found per set (seeds in order): true | " + " | ".join(methods))
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        rs = [r for r in rows if r["dataset"] == name]
+        print(f"  {name:20s} {rs[0]['k_true']:>3d} | "
+              + " | ".join(",".join(str(r[m]["k"]) for r in rs) for m in methods))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--datasets", default=",".join(SETS))
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--sample", type=int, default=5_000, help="rows the graphs are built on, at most")
+    ap.add_argument("--over", type=int, default=60, help="mixture components before merging")
+    ap.add_argument("--data-dir", default=default_data_dir())
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--summarize", type=Path, default=None)
+    ap.add_argument("--curves", type=Path, default=None,
+                    help="auto_k_range.py's records of the same fits: the mixture's NMI at every k")
+    args = ap.parse_args(argv)
+    if args.summarize:
+        summarize(args.summarize, args.curves)
+        return
+    env = hardware()
+    print(f"CPU: {env['cpu']} ({env['cores']} cores), load {env['load_average']}", flush=True)
+    for name in args.datasets.split(","):
+        for seed in (int(s) for s in args.seeds.split(",")):
+            r = record(name, seed, args.data_dir, args.sample, args.over)
+            r["environment"] = {k: env[k] for k in ("cpu", "cores")}
+            print(f"{name} seed {seed}: true {r['k_true']}; "
+                  + ", ".join(f"{m} {r[m]['k']} (NMI {r[m]['nmi']:.3f})" for m in METHODS), flush=True)
+            if args.out:
+                with args.out.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+
+
+if __name__ == "__main__":
+    main()
