@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
-    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "K_RANGE", "KSearch",
+    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "EVIDENCE_SILHOUETTE_SAMPLE", "K_RANGE", "KSearch",
     "SEARCH_N_INIT", "SEARCH_SAMPLE", "VOTES",
     "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k",
     "data_k_range", "describe_k_evidence", "k_evidence", "knee_distances", "knee_k", "preference", "runners_up",
@@ -91,6 +91,10 @@ SEARCH_SAMPLE = 4000
 
 SEARCH_N_INIT = 1
 """Starts per candidate in the search (the chosen k is refitted with the clusterer's own ``n_init``)."""
+
+EVIDENCE_SILHOUETTE_SAMPLE = 2000
+"""Points of the search sample the silhouette is computed on where it is evidence, not the criterion: it is
+quadratic in the points, and on all 4,000 it took most of a search's time (0.18 s a candidate against 0.04 s)."""
 
 
 @dataclass
@@ -212,12 +216,14 @@ def _icl(gmm, X) -> float:
     return float(gmm.bic(X) + 2.0 * entropy)
 
 
-def _silhouette(X, labels) -> float:
+def _silhouette(X, labels, sample_size: int | None = None, random_state=0) -> float:
     from sklearn.metrics import silhouette_score
 
     if not 2 <= len(np.unique(labels)) < len(labels):
         return float("nan")
-    return float(silhouette_score(X, labels))
+    if sample_size is not None and sample_size >= len(labels):
+        sample_size = None
+    return float(silhouette_score(X, labels, sample_size=sample_size, random_state=random_state))
 
 
 def search_k(
@@ -294,7 +300,7 @@ def search_k(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a poor candidate may not converge; only the chosen one matters
             labels = np.asarray(fit_predict(est, Xs))
-        row = {"silhouette": _silhouette(Xs, labels)}
+        row = {"silhouette": _silhouette(Xs, labels, None if criterion == "silhouette" else EVIDENCE_SILHOUETTE_SAMPLE)}
         if _is_mixture(est):
             row["bic"] = float(est.bic(Xs))
             row["icl"] = _icl(est, Xs)
