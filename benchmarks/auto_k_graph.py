@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import default_data_dir, hardware  # benchmarks/_common.py
-from auto_k_range import load  # the same sets, loaded the same way
+from auto_k_range import RULES, load  # the same sets, loaded the same way; the range rules studied there
 
 SETS = ("wine", "glass", "acsf1", "osuleaf", "japanese-vowels", "vowel", "digits", "satellite", "letter",
         "syn-k-ge-d", "syn-k-n-over-10", "syn-int-duplicates", "syn-imbalanced-80", "syn-constant-column",
@@ -197,11 +197,37 @@ def summarize(path: Path, curves: Path | None) -> None:
         n_sets = len({r["dataset"] for r in rows})
         print(f"{m:18s} {c20:>5d}/{len(rows):<5d} {c35:>5d}/{len(rows):<5d} {sets35:>5d}/{n_sets:<6d} "
               f"{own:8.3f} {gmm_nmi:13.3f} {seconds:9.1f}")
+    if curves is not None:
+        _ranges(rows, curves)
     print("\nk found per set (seeds in order): true | " + " | ".join(methods))
     for name in dict.fromkeys(r["dataset"] for r in rows):
         rs = [r for r in rows if r["dataset"] == name]
         print(f"  {name:20s} {rs[0]['k_true']:>3d} | "
               + " | ".join(",".join(str(r[m]["k"]) for r in rs) for m in methods))
+
+
+def _ranges(rows: list[dict], curves: Path) -> None:
+    """The consensus under each upper end of the range of ``auto_k_range.RULES``, recomputed from the recorded
+    BIC curves (the knee moves with the range; the graph votes, clipped to it, do not)."""
+    from n2d.cluster._select_k import knee_k
+
+    recorded = {(c["dataset"], c["seed"]): c for c in map(json.loads, curves.read_text().splitlines())}
+    print("\nconsensus by the range's upper end (knee on the recorded one-start curves):")
+    for rule, upper in RULES.items():
+        ks, nmis = [], []
+        for r in rows:
+            c = recorded[(r["dataset"], r["seed"])]
+            high = min(upper(c["n"]), max(c["ks"]))
+            knee = knee_k({k: b for k, b in zip(c["ks"], c["bic"]) if k <= high})
+            votes = [min(max(r[m]["k"], 2), high) for m in CONSENSUS[1:]]
+            k = int(statistics.median([knee, *votes]))
+            ks.append((r["dataset"], k, r["k_true"]))
+            nmis.append(dict(zip(c["ks"], c["nmi_sample"])).get(k, float("nan")))
+        c20 = sum(close(k, t, 0.2) for _, k, t in ks)
+        c35 = sum(close(k, t, 0.35) for _, k, t in ks)
+        letter = [k for name, k, _ in ks if name == "letter"]
+        print(f"  {rule:16s} within 20% {c20}/{len(ks)}, within 35% {c35}/{len(ks)}, NMI at k "
+              f"{statistics.mean(nmis):.3f}; letter (26): {letter}")
 
 
 def main(argv=None) -> None:
