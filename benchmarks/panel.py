@@ -60,6 +60,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = ("n2d", "n2d-auto", "umap-hdbscan", "umap-gmm", "evoc", "evoc-k", "kmeans", "hdbscan-raw")
 PEERS = ("umap-hdbscan", "umap-gmm", "evoc", "evoc-k", "kmeans", "hdbscan-raw")
+K_FINDING = ("umap-hdbscan", "evoc", "hdbscan-raw")
+"""The peers that find k themselves (issue 28 measures n2d-auto against them)."""
 QUICK_ROWS = 1000
 QUICK_EPOCHS = 2
 RECIPE_ROWS, RECIPE_MIN_CLUSTER_SIZE, RECIPE_MIN_SAMPLES = 70_000, 500, 10  # umap-learn's MNIST recipe
@@ -312,9 +314,20 @@ def _fmt(v, fmt=".3f"):
     return "-" if v is None else format(v, fmt)
 
 
-def summarize(path: Path) -> None:
-    """Markdown tables of the seed means (crashed runs excluded from the means, counted apart)."""
+def _rows(path: Path, replace: Path | None = None) -> list[dict]:
+    """The rows of ``path``; with ``replace``, its rows take the place of the same (set, method, seed) there:
+    a re-run of one method (e.g. after a default changed) against the peers' earlier rows."""
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    if replace is None:
+        return rows
+    new = [json.loads(line) for line in Path(replace).read_text().splitlines() if line.strip()]
+    keys = {(r["dataset"], r["method"], r["seed"]) for r in new}
+    return [r for r in rows if (r["dataset"], r["method"], r["seed"]) not in keys] + new
+
+
+def summarize(path: Path, replace: Path | None = None) -> None:
+    """Markdown tables of the seed means (crashed runs excluded from the means, counted apart)."""
+    rows = _rows(path, replace)
     if not rows:
         print(f"{path}: no rows")
         return
@@ -368,6 +381,12 @@ def summarize(path: Path) -> None:
             near += -0.02 <= gap < 0
     if total:
         print(f"\nn2d (true k) NMI >= the best peer's on {wins} of {total} sets, within .02 on {near} more.")
+    auto = [(d, cell[d, "n2d-auto"]["nmi"], max(cell[d, m]["nmi"] for m in K_FINDING if (d, m) in cell))
+            for d in datasets if (d, "n2d-auto") in cell and any((d, m) in cell for m in K_FINDING)]
+    if auto:
+        ahead = [d for d, own, peer in auto if own is not None and own >= peer]
+        print(f"n2d-auto NMI >= the best k-finding peer's ({', '.join(K_FINDING)}) on {len(ahead)} of {len(auto)} "
+              f"sets: {', '.join(ahead)}.")
     print("\n| set | method | seeds | NMI | ACC | ARI | k found (true) | clustered | seconds | crashes |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for d in datasets:
@@ -387,9 +406,9 @@ def summarize(path: Path) -> None:
           f"1-min load during the run {min(loads):.2f}-{max(loads):.2f}")
 
 
-def rst_table(path: Path) -> None:
+def rst_table(path: Path, replace: Path | None = None) -> None:
     """The docs' table (reStructuredText): NMI mean ± sample std over seeds per set and method, best in bold."""
-    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    rows = _rows(path, replace)
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     print(".. list-table::\n   :header-rows: 1\n")
@@ -429,11 +448,13 @@ def main() -> None:
     ap.add_argument("--summarize", metavar="JSONL", nargs="?", const="", default=None,
                     help="print the markdown summary of a results file (default: the --tag file) and exit")
     ap.add_argument("--rst", action="store_true", help="with --summarize: the docs' reStructuredText table")
+    ap.add_argument("--replace", type=Path, default=None,
+                    help="with --summarize: a results file whose rows replace the same (set, method, seed) rows")
     args = ap.parse_args()
     if args.summarize is not None:
         tag = args.tag or ("quick" if args.quick else "full")
         path = Path(args.summarize) if args.summarize else RESULTS / f"panel-{tag}.jsonl"
-        (rst_table if args.rst else summarize)(path)
+        (rst_table if args.rst else summarize)(path, args.replace)
         return
     out = run(args)
     print(f"wrote {out}\n")
