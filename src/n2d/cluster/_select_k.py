@@ -80,10 +80,10 @@ Why: on N2D's UMAP embedding (``min_dist=0`` packs each group into tight,
 often fragmented clumps) a mixture's likelihood keeps improving as components
 are added, so the minimum of BIC or ICL runs to the largest candidate, while
 the knee of the BIC curve stays nearer the true k. The knee overshoots on small
-sets and the code's graph on sets whose classes have several styles; their
-median was within 20% of the true k on 31 of 54 sets and seeds of the panel and
-paper sets, the knee on 25 (``benchmarks/auto_k_graph.py``). The comparisons
-are in the docs page "Clustering your own data".
+sets and the code's graph on sets whose classes have several styles, so their
+median errs less often than either on the public panel and the paper sets
+(``benchmarks/auto_k_graph.py``). The comparisons are in the docs page
+"Clustering your own data".
 """
 
 SEARCH_SAMPLE = 4000
@@ -93,8 +93,9 @@ SEARCH_N_INIT = 1
 """Starts per candidate in the search (the chosen k is refitted with the clusterer's own ``n_init``)."""
 
 EVIDENCE_SILHOUETTE_SAMPLE = 2000
-"""Points of the search sample the silhouette is computed on where it is evidence, not the criterion: it is
-quadratic in the points, and on all 4,000 it took most of a search's time (0.18 s a candidate against 0.04 s)."""
+"""Points of the search sample the silhouette is computed on where it is evidence, not the criterion: its cost is
+quadratic in the points, and on the whole sample it took most of a search's time (the docs page "Clustering your
+own data" has the figures)."""
 
 
 @dataclass
