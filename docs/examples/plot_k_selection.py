@@ -5,8 +5,10 @@ Choosing the number of clusters
 With ``n_clusters="auto"`` N2D estimates the number of clusters without
 labels: the autoencoder and UMAP run once (10 dimensions), only the clusterer
 is refit for every candidate k, and the criterion picks one. For the default
-Gaussian mixture the criterion is the knee of its BIC curve.
-:func:`n2d.plotting.plot_k_scores` draws the curve with the chosen k marked.
+Gaussian mixture the criterion is a consensus: the median of the knee of the
+mixture's BIC curve and two votes of the autoencoder code's neighbour graph.
+:func:`n2d.plotting.plot_k_scores` draws the BIC curve with each vote and the
+chosen k marked.
 """
 
 # %%
@@ -29,12 +31,13 @@ print("autoencoder:", model.autoencoder_sources_[0])
 print({name: round(value, 3) for name, value in evaluate(y, model.labels_).items()})
 
 # %%
-# The criterion for every candidate. Lower BIC is better; the knee is the
-# candidate farthest below the straight line between the curve's ends.
+# The mixture's BIC for every candidate (lower is better); the knee is the
+# candidate farthest below the straight line between the curve's ends. The
+# dotted lines are the three votes, the dashed red line their median.
 fig = plot_k_scores(model)
 
 # %%
-# On this small, briefly trained sample the knee need not fall on the 10
-# digits. How often the criteria find the true k on the full datasets is
+# On this small, briefly trained sample the votes need not fall on the 10
+# digits, and where they disagree each is worth a look (``model.k_evidence_``). How often the criteria find the true k on the full datasets is
 # measured in :doc:`/guide/own_data` ("How well it works today"): treat
 # ``"auto"`` as a starting point and look at this curve.

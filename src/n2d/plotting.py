@@ -574,6 +574,9 @@ def plot_model(
 def plot_k_scores(model, *, ax=None, path=None, dpi=150):
     """The criterion ``N2D(n_clusters="auto")`` chose k by, for every candidate, with the chosen k marked.
 
+    With ``"consensus"`` it draws the mixture's BIC curve and marks each of the three votes (the BIC knee and
+    the code graph's two) beside the chosen k, their median.
+
     Parameters
     ----------
     model : N2D
@@ -600,13 +603,20 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
             "(HDBSCAN finds k itself and has no criterion per k)."
         )
     ks = np.asarray(model.k_candidates_)
-    scores = np.asarray(model.k_scores_, dtype=float)
-    better = "higher" if model.k_criterion_ == "silhouette" else "lower"
+    crit = model.k_criterion_
+    consensus = crit == "consensus" and "bic" in model.k_all_scores_
+    scores = np.asarray(model.k_all_scores_["bic"] if consensus else model.k_scores_, dtype=float)
+    better = "higher" if crit == "silhouette" else "lower"
     if ax is None:
         fig, ax = _pyplot().subplots(figsize=(5.6, 3.6), layout="constrained")
     else:
         fig = _root_figure(ax)
     ax.plot(ks, scores, marker="o", markersize=3, color="0.3", linewidth=1)
+    if consensus:
+        votes = {name: k for name, k in model.k_evidence_["other_criteria"].items()
+                 if name in ("bic-knee", "louvain", "merge")}
+        for (name, k), style in zip(sorted(votes.items(), key=lambda v: v[1]), (":", "-.", (0, (1, 3)))):
+            ax.axvline(k, color="tab:blue", linestyle=style, linewidth=1, label=f"{name} votes {k}")
     chosen = int(model.n_clusters_)
     ax.axvline(chosen, color="tab:red", linestyle="--", linewidth=1)
     at = scores[ks == chosen]
@@ -614,11 +624,10 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
         ax.plot([chosen], at, marker="o", color="tab:red", markersize=7, label=f"chosen k = {chosen}")
         ax.legend(loc="best", frameon=False)
     ax.set_xlabel("number of clusters k")
-    crit = model.k_criterion_
     if crit == "bic-knee":
         ax.set_ylabel("BIC (k at the knee of the curve)")
-    elif crit == "consensus":
-        ax.set_ylabel("votes at or below k (k: the median vote)")
+    elif consensus:
+        ax.set_ylabel("BIC (k: the median of the votes)")
     else:
         ax.set_ylabel(f"{crit.upper() if crit != 'silhouette' else 'silhouette'} ({better} is better)")
     ax.set_title("choosing k")

@@ -149,3 +149,19 @@ def test_cli_consensus_writes_the_votes_into_result_json(tmp_path):
     assert record["criterion"] == "consensus" and record["chosen"] == record["candidates"][
         next(i for i, v in enumerate(record["scores"]) if v >= 2)]
     assert {"louvain", "merge", "bic-knee"} <= set(record["other_criteria"])
+
+
+def test_plot_k_scores_draws_the_bic_curve_and_each_vote(consensus_model, tmp_path):
+    pytest.importorskip("matplotlib")
+    from n2d.plotting import plot_k_scores
+
+    model, _ = consensus_model
+    fig = plot_k_scores(model, path=tmp_path / "k.png")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for name in ("bic-knee", "louvain", "merge"):
+        k = model.k_evidence_["other_criteria"][name]
+        assert f"{name} votes {k}" in labels
+    assert f"chosen k = {model.n_clusters_}" in labels
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), model.k_all_scores_["bic"])  # the BIC curve, not the votes
+    assert (tmp_path / "k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
