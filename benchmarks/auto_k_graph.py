@@ -47,72 +47,11 @@ SETS = ("wine", "glass", "acsf1", "osuleaf", "japanese-vowels", "vowel", "digits
         "syn-scale-1000x", "pendigits", "mnist-test", "usps")
 
 
-def knn_graph(points: np.ndarray, k: int = 15):
-    """The symmetrized (max) k-nearest-neighbour graph of ``points``, weights 1, as a scipy CSR matrix."""
-    from scipy import sparse
-    from sklearn.neighbors import NearestNeighbors
-
-    n = points.shape[0]
-    k = min(k, n - 1)
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]
-    a = sparse.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
-    return a.maximum(a.T).tocsr()
-
-
-def louvain(graph, seed: int, resolution: float = 1.0) -> np.ndarray:
-    """Louvain communities of ``graph`` (networkx) as labels."""
-    import networkx as nx
-
-    g = nx.from_scipy_sparse_array(graph)
-    labels = np.empty(graph.shape[0], dtype=np.int64)
-    for c, members in enumerate(nx.community.louvain_communities(g, seed=seed, resolution=resolution)):
-        labels[list(members)] = c
-    return labels
-
-
-def modularity_merge(graph, labels: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """Merge the clusters ``labels`` greedily by modularity gain on ``graph``; the best partition and the
-    modularity after each merge (index 0: no merge)."""
-    from scipy import sparse
-
-    ids, lab = np.unique(labels, return_inverse=True)
-    m = len(ids)
-    member = sparse.csr_matrix((np.ones(len(lab)), (np.arange(len(lab)), lab)), shape=(len(lab), m))
-    e = (member.T @ graph @ member).toarray()  # edge weight between clusters (both directions)
-    two_m = e.sum()
-    e /= two_m
-    a = e.sum(axis=1)
-    groups = {i: [i] for i in range(m)}
-    alive = list(range(m))
-
-    def q():
-        return float(sum(e[i, i] - a[i] ** 2 for i in alive))
-
-    history, best_q, best = [q()], q(), {i: list(g) for i, g in groups.items()}
-    while len(alive) > 1:
-        sub = np.ix_(alive, alive)
-        gain = 2 * (e[sub] - np.outer(a[alive], a[alive]))
-        np.fill_diagonal(gain, -np.inf)
-        i, j = np.unravel_index(np.argmax(gain), gain.shape)
-        ci, cj = alive[i], alive[j]
-        e[ci, :] += e[cj, :]
-        e[:, ci] += e[:, cj]
-        a[ci] += a[cj]
-        groups[ci] += groups.pop(cj)
-        alive.remove(cj)
-        history.append(q())
-        if history[-1] > best_q:
-            best_q, best = history[-1], {c: list(g) for c, g in groups.items()}
-    out = np.empty(len(lab), dtype=np.int64)
-    for new, members in enumerate(best.values()):
-        out[np.isin(lab, members)] = new
-    return out, history
-
-
 def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     from n2d import N2D
     from n2d.cluster import make_clusterer
     from n2d.cluster._fit import fit_predict  # retries a singular start with a larger ridge, as the stage does
+    from n2d.cluster._graph_k import knn_graph, louvain_labels, modularity_merge  # what the consensus runs
     from n2d.cluster._select_k import search_k
     from n2d.metrics import nmi
 
@@ -121,26 +60,26 @@ def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = N2D(n_clusters="auto", k_range=(2, 3), random_state=seed, verbose=0).fit(x)
-    rows = np.random.default_rng(seed).permutation(n)[:sample] if n > sample else np.arange(n)
+    rows = np.sort(np.random.default_rng(seed).permutation(n)[:sample]) if n > sample else np.arange(n)
     code, emb, ys = model.manifold_.fit_data_[rows], model.embedding_[rows], y[rows]
     out = {"dataset": name, "seed": seed, "n": n, "graph_rows": int(rows.size), "k_true": k_true}
 
     t0 = time.perf_counter()
     g_code = knn_graph(code)
-    labels = louvain(g_code, seed)
+    labels = louvain_labels(g_code, resolution=1.0, random_state=seed)
     out["louvain-code"] = {"k": int(labels.max() + 1), "nmi": nmi(ys, labels), "seconds": time.perf_counter() - t0}
     t0 = time.perf_counter()
-    labels = louvain(g_code, seed, resolution=0.5)
+    labels = louvain_labels(g_code, resolution=0.5, random_state=seed)
     out["louvain-code-r0.5"] = {"k": int(labels.max() + 1), "nmi": nmi(ys, labels),
                                 "seconds": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    labels = louvain(knn_graph(emb), seed)
+    labels = louvain_labels(knn_graph(emb), resolution=1.0, random_state=seed)
     out["louvain-embedding"] = {"k": int(labels.max() + 1), "nmi": nmi(ys, labels),
                                 "seconds": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    gmm = make_clusterer("gmm", min(over, rows.size // 10), random_state=seed)
+    gmm = make_clusterer("gmm", max(2, min(over, rows.size // 10)), random_state=seed)
     gmm.set_params(n_init=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
