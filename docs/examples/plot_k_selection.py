@@ -38,6 +38,7 @@ fig = plot_k_scores(model)
 
 # %%
 # On this small, briefly trained sample the votes need not fall on the 10
-# digits, and where they disagree each is worth a look (``model.k_evidence_``). How often the criteria find the true k on the full datasets is
-# measured in :doc:`/guide/own_data` ("How well it works today"): treat
-# ``"auto"`` as a starting point and look at this curve.
+# digits, and where they disagree each is worth a look (``model.k_evidence_``).
+# How often the criteria find the true k on the full datasets is measured in
+# :doc:`/guide/own_data` ("How well it works today"): treat ``"auto"`` as a
+# starting point and look at this curve.
