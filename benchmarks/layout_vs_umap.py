@@ -39,18 +39,12 @@ from bench_umap import score  # benchmarks/bench_umap.py: ACC, NMI and trustwort
 
 def fuzzy_graph(x: np.ndarray, n_epochs: int):
     """n2d's fuzzy graph of ``x`` (as ``TorchUMAP.fit`` builds it) and its spectral start, on the CPU."""
-    from n2d.manifold._graph import find_ab_params, membership_graph
+    from n2d.manifold._graph import find_ab_params, membership_graph, sampled_edges
     from n2d.manifold._knn import knn
     from n2d.manifold._layout import _rescale, spectral_init
 
-    n = x.shape[0]
     dists, indices = knn(torch.from_numpy(x), 20)
-    graph = membership_graph(indices, dists, 20.0, 1.0)
-    rows, cols = graph.indices()
-    weights = graph.values()
-    keep = weights >= weights.max() / float(n_epochs)  # umap-learn drops edges too weak to be sampled once
-    rows, cols, weights = rows[keep], cols[keep], weights[keep]
-    graph = torch.sparse_coo_tensor(torch.stack([rows, cols]), weights, (n, n), is_coalesced=True)
+    rows, cols, weights, graph = sampled_edges(membership_graph(indices, dists, 20.0, 1.0), n_epochs)
     start = _rescale(spectral_init(graph, 10, torch.Generator().manual_seed(0), data=x))
     a, b = find_ab_params(1.0, 0.0)
     return rows, cols, weights, start, float(a), float(b)

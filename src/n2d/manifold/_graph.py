@@ -17,6 +17,7 @@ __all__ = [
     "find_ab_params",
     "membership_graph",
     "membership_strengths",
+    "sampled_edges",
     "smooth_knn_dist",
 ]
 
@@ -199,6 +200,23 @@ def membership_graph(
     uniq, union = uniq[keep], union[keep]
     idx = torch.stack([torch.div(uniq, n, rounding_mode="floor"), torch.remainder(uniq, n)])
     return torch.sparse_coo_tensor(idx, union, (n, n), is_coalesced=True, check_invariants=False)
+
+
+def sampled_edges(graph: torch.Tensor, n_epochs: int):
+    """The edges of a fuzzy ``graph`` that a layout of ``n_epochs`` epochs samples at least once.
+
+    umap-learn drops the edges whose weight is below the largest over ``n_epochs``: they would not be sampled
+    once. Returns ``(rows, cols, weights, graph)``, the kept edges and the coalesced graph of them.
+    """
+    n = graph.shape[0]
+    rows, cols = graph.indices()
+    weights = graph.values()
+    if weights.numel():
+        keep = weights >= weights.max() / float(n_epochs)
+        rows, cols, weights = rows[keep], cols[keep], weights[keep]
+    pruned = torch.sparse_coo_tensor(torch.stack([rows, cols]), weights, (n, n), is_coalesced=True,
+                                     check_invariants=False)
+    return rows, cols, weights, pruned
 
 
 def _fuzzy_union(keys: torch.Tensor, vals: torch.Tensor):

@@ -49,6 +49,7 @@ from n2d.manifold._graph import (
     find_ab_params,
     membership_graph,
     membership_strengths,
+    sampled_edges,
     smooth_knn_dist,
 )
 from n2d.manifold._knn import knn
@@ -304,16 +305,7 @@ class TorchUMAP(UMAPBase):
             t0 = time.perf_counter()
             graph = membership_graph(indices, dists, float(k), float(self.local_connectivity))
             del dists, indices
-            rows, cols = graph.indices()
-            weights = graph.values()
-            if weights.numel():
-                # umap-learn drops edges too weak to be sampled once.
-                cut = weights.max() / float(n_epochs if n_epochs > 10 else default_epochs)
-                keep = weights >= cut
-                rows, cols, weights = rows[keep], cols[keep], weights[keep]
-            graph = torch.sparse_coo_tensor(
-                torch.stack([rows, cols]), weights, (n, n), is_coalesced=True, check_invariants=False
-            )
+            rows, cols, weights, graph = sampled_edges(graph, n_epochs if n_epochs > 10 else default_epochs)
             timings["graph"] = _lap(t0, device)
             self._say(f"TorchUMAP: fuzzy graph with {weights.numel()} edges in {timings['graph']:.2f} s")
 
