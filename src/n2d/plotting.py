@@ -602,6 +602,8 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
             "This model has no k search to plot: fit N2D(n_clusters='auto') with a clusterer that takes k "
             "(HDBSCAN finds k itself and has no criterion per k)."
         )
+    from n2d.cluster._select_k import VOTES
+
     ks = np.asarray(model.k_candidates_)
     crit = model.k_criterion_
     consensus = crit == "consensus" and "bic" in model.k_all_scores_
@@ -613,8 +615,7 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
         fig = _root_figure(ax)
     ax.plot(ks, scores, marker="o", markersize=3, color="0.3", linewidth=1)
     if consensus:
-        votes = {name: k for name, k in model.k_evidence_["other_criteria"].items()
-                 if name in ("bic-knee", "louvain", "merge")}
+        votes = {name: k for name, k in model.k_evidence_["other_criteria"].items() if name in ("bic-knee", *VOTES)}
         for (name, k), style in zip(sorted(votes.items(), key=lambda v: v[1]), (":", "-.", (0, (1, 3)))):
             ax.axvline(k, color="tab:blue", linestyle=style, linewidth=1, label=f"{name} votes {k}")
     chosen = int(model.n_clusters_)

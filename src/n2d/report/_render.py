@@ -192,13 +192,13 @@ MAP_BACKEND = """<script>
     if (lose) lose.loseContext();
   }
   document.documentElement.setAttribute("data-n2d-map-backend", choice);
-  if (choice === "canvas") {  // the key as WEBGL_MAP reads
+  if (choice === "canvas") {
     document.querySelectorAll('script[type="application/json"]').forEach(function (el) {
-      el.textContent = el.textContent.replace('"output_backend":"webgl"', '"output_backend":"canvas"');
+      el.textContent = el.textContent.replace('WEBGL_MAP', 'CANVAS_MAP');
     });
   }
 })();
-</script>"""
+</script>""".replace("WEBGL_MAP", WEBGL_MAP).replace("CANVAS_MAP", WEBGL_MAP.replace("webgl", "canvas"))
 """Chooses how the map is drawn, in the browser that opens the page: it runs while the page is parsed, before
 BokehJS reads the document (on DOMContentLoaded). ``report_time.py`` measures both ways."""
 
