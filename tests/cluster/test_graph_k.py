@@ -62,6 +62,15 @@ def test_knn_graph_is_symmetric_with_unit_weights():
     assert g.diagonal().sum() == 0 and (np.asarray(g.sum(axis=1)).ravel() >= 5).all()
 
 
+def test_knn_graph_has_no_self_loops_on_duplicate_rows():
+    # rows repeated many times (integer tables): a duplicate can be listed before the row itself, and dropping
+    # the first neighbour as "self" then left the row its own neighbour
+    x = np.repeat(np.arange(12, dtype=np.float32).reshape(6, 2), 8, axis=0)
+    g = knn_graph(x, n_neighbors=5)
+    assert g.diagonal().sum() == 0
+    assert (np.asarray((g != 0).sum(axis=1)).ravel() >= 5).all()
+
+
 def test_graph_votes_count_well_separated_groups():
     x, _ = make_blobs(n_samples=600, centers=5, n_features=6, cluster_std=0.4, random_state=3)
     votes = graph_votes(x.astype(np.float32), x.astype(np.float32), random_state=0)

@@ -40,13 +40,17 @@ OVER_CLUSTERS = 60
 
 
 def knn_graph(points: np.ndarray, n_neighbors: int = GRAPH_NEIGHBORS):
-    """The symmetrized k-nearest-neighbour graph of ``points`` with unit weights (scipy CSR, n x n)."""
+    """The symmetrized k-nearest-neighbour graph of ``points`` with unit weights (scipy CSR, n x n).
+
+    Each row's neighbours are the other rows (scikit-learn's query without ``X``): on data with repeated rows a
+    duplicate can be listed before the row itself, so dropping the first neighbour would leave self-loops.
+    """
     from scipy import sparse
     from sklearn.neighbors import NearestNeighbors
 
     n = points.shape[0]
     k = min(int(n_neighbors), n - 1)
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]
+    idx = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(return_distance=False)
     a = sparse.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
     return a.maximum(a.T).tocsr()
 
