@@ -15,7 +15,9 @@ code and UMAP width 10; its own search cut to (2, 3)):
 - the shipped BIC knee on the same embedding, for reference;
 - ``consensus``: the median of the k's of the BIC knee, ``louvain-code-r0.5`` and ``merge-code`` (three views:
   the mixture's likelihood on the embedding, the code's graph alone, the embedding's components joined on the
-  code's graph), computed in the summary.
+  code's graph), computed in the summary;
+- ``shipped``: the consensus as ``N2D`` runs it, with ``k_range="auto"`` (candidates from (2, 30), grown where
+  the knee or the votes reach past it; ``top`` is the largest candidate fitted), refit on every row.
 
 For each: the k found, whether it is within max(1, 20%) and 35% of the true k, and the NMI of its labels on the
 graph's points. Graphs are built on at most ``--sample`` rows (seeded). Sets: the public panel
@@ -46,13 +48,16 @@ SETS = ("wine", "glass", "acsf1", "osuleaf", "japanese-vowels", "vowel", "digits
         "syn-k-ge-d", "syn-k-n-over-10", "syn-int-duplicates", "syn-imbalanced-80", "syn-constant-column",
         "syn-scale-1000x", "pendigits", "mnist-test", "usps")
 
+NEIGHBOR_COUNTS = (5, 8, 10, 15, 20, 30)
+"""Neighbour counts of the code's graph whose votes (Louvain at resolution 0.5, the merge) are also recorded."""
+
 
 def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     from n2d import N2D
     from n2d.cluster import make_clusterer
     from n2d.cluster._fit import fit_predict  # retries a singular start with a larger ridge, as the stage does
     from n2d.cluster._graph_k import knn_graph, louvain_labels, modularity_merge  # what the consensus runs
-    from n2d.cluster._select_k import search_k
+    from n2d.cluster._select_k import data_k_range, k_ceiling, search_k
     from n2d.metrics import nmi
 
     x, y, k_true = load(name, data_dir)
@@ -88,16 +93,32 @@ def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     out["merge-code"] = {"k": int(merged.max() + 1), "nmi": nmi(ys, merged), "seconds": time.perf_counter() - t0,
                          "modularity": history}
 
+    # the two votes on graphs of other neighbour counts (the same code, the same over-clustered components)
+    out["votes-by-neighbors"] = {}
+    for nn in NEIGHBOR_COUNTS:
+        g = knn_graph(code, nn)
+        out["votes-by-neighbors"][str(nn)] = {
+            "louvain": int(louvain_labels(g, random_state=seed).max() + 1),
+            "merge": int(modularity_merge(g, fine)[0].max() + 1),
+        }
+
     def make(k):
         return make_clusterer("gmm", k, random_state=seed)
 
     t0 = time.perf_counter()
     search = search_k(model.embedding_, make, (2, 30), criterion="bic-knee", random_state=seed)
     out["bic-knee"] = {"k": int(search.n_clusters), "nmi": nmi(y, search.labels), "seconds": time.perf_counter() - t0}
+
+    # what ships: the consensus with k_range="auto" (starts at (2, 30), may grow), as N2D's search runs it
+    t0 = time.perf_counter()
+    search = search_k(model.embedding_, make, data_k_range("auto", n), criterion="consensus", random_state=seed,
+                      code=model.manifold_.fit_data_, ceiling=k_ceiling("auto", n))
+    out["shipped"] = {"k": int(search.n_clusters), "nmi": nmi(y, search.labels), "seconds": time.perf_counter() - t0,
+                      "top": int(max(search.scores))}
     return out
 
 
-METHODS = ("bic-knee", "louvain-code", "louvain-code-r0.5", "louvain-embedding", "merge-code")
+METHODS = ("bic-knee", "louvain-code", "louvain-code-r0.5", "louvain-embedding", "merge-code", "shipped")
 
 
 def close(k: int, true: int, share: float) -> bool:
@@ -116,7 +137,7 @@ def summarize(path: Path, curves: Path | None) -> None:
     for r in rows:
         r["consensus"] = {"k": int(statistics.median(r[m]["k"] for m in CONSENSUS)), "nmi": float("nan"),
                           "seconds": sum(r[m]["seconds"] for m in CONSENSUS)}
-    methods = (*METHODS, "consensus")
+    methods = tuple(m for m in (*METHODS, "consensus") if all(m in r for r in rows))  # older records: fewer
     at_k = {}
     if curves is not None:
         for c in map(json.loads, curves.read_text().splitlines()):

@@ -24,11 +24,11 @@ from n2d.cluster._select_k import (
     AUTO_WIDTH,
     CRITERIA,
     DEFAULT_CRITERION,
-    K_RANGE,
     check_criterion,
     check_k_range,
     data_k_range,
     describe_k_evidence,
+    k_ceiling,
     k_evidence,
     search_k,
 )
@@ -117,12 +117,11 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         ``fit_predict``; its cluster count (``n_clusters`` or
         ``n_components``) is set to ``n_clusters``. ``predict`` needs a
         clusterer with ``predict``.
-    k_range : (int, int), default=(2, 30)
-        Candidate cluster counts (inclusive) when ``n_clusters="auto"``. The
-        default range on data with fewer than 60 rows is searched up to half
-        the rows instead (an :class:`~n2d.exceptions.AdjustmentWarning`,
-        recorded in ``adjustments_`` as ``"k_range.high"``); any other range
-        is used as given.
+    k_range : "auto" or (int, int), default="auto"
+        Candidate cluster counts (inclusive) when ``n_clusters="auto"``. A pair is used as given. ``"auto"``
+        starts at (2, 30) (up to half the rows on fewer than 60: an :class:`~n2d.exceptions.AdjustmentWarning`,
+        ``adjustments_["k_range.high"]``) and grows where the BIC knee or the graph's votes reach past it, up
+        to one cluster per 10 rows and at most 120 (:func:`n2d.cluster._select_k.search_k`).
     k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic", "consensus"}, default="auto"
         How ``n_clusters="auto"`` chooses k without labels (see :mod:`n2d.cluster._select_k`): the knee
         of the mixture's BIC curve, the minimum of BIC or ICL, the median of the knee and two votes of the
@@ -251,7 +250,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         manifold="umap",
         clusterer="gmm",
         n_init=1,
-        k_range=K_RANGE,
+        k_range="auto",
         k_criterion=DEFAULT_CRITERION,
         hidden_dims=None,
         epochs=None,
@@ -494,8 +493,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             return searched, {}
         if warn:
             warnings.warn(
-                f"n_clusters='auto' searches k in {searched} on these {n_samples} rows: the default k_range "
-                f"{K_RANGE} reaches more clusters than half the rows. Pass k_range to choose the range yourself.",
+                f"n_clusters='auto' searches k in {searched} on these {n_samples} rows: k_range='auto' starts at "
+                f"{(low, high)}, more clusters than half the rows. Pass k_range to choose the range yourself.",
                 AdjustmentWarning, stacklevel=3,
             )
         return searched, {"k_range.high": searched[1]}
@@ -615,7 +614,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             return est
 
         seed = getattr(clusterer, "random_state", None)
-        return search_k(emb, make, k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0, code=code)
+        return search_k(emb, make, k_range, self.k_criterion, random_state=seed, progress=self.verbose > 0, code=code,
+                        ceiling=k_ceiling(self.k_range, emb.shape[0]))
 
     def _run_seeds(self) -> list[tuple]:
         """Stage seeds of each of the ``n_init`` runs; run i of an int seed s is that of seed s + i."""

@@ -174,3 +174,89 @@ def test_plot_k_scores_draws_the_bic_curve_and_each_vote(consensus_model, tmp_pa
     assert f"chosen k = {model.n_clusters_}" in labels
     np.testing.assert_allclose(ax.lines[0].get_ydata(), model.k_all_scores_["bic"])  # the BIC curve, not the votes
     assert (tmp_path / "k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- k_range="auto": the candidates grow past (2, 30) where the evidence asks ------------------------- #
+
+def _many_blobs(k=45, per=40):
+    x, _ = make_blobs(n_samples=k * per, centers=k, n_features=6, cluster_std=0.5, center_box=(-40, 40),
+                      random_state=0)
+    return x.astype(np.float32)
+
+
+def test_auto_range_grows_to_reach_more_classes_than_its_start():
+    # 45 separate groups: both graph votes say 45, above the (2, 30) the search starts from; the BIC curve is
+    # extended to cover them, and the median of the three votes is 45
+    x = _many_blobs()
+    model = N2D(n_clusters="auto", autoencoder=None, manifold=None, random_state=0, verbose=0).fit(x)
+    assert model.k_range == "auto" and model.n_clusters_ == 45
+    assert model.k_candidates_[0] == 2 and model.k_candidates_[-1] >= 45
+    assert model.k_evidence_["other_criteria"]["louvain"] == model.k_evidence_["other_criteria"]["merge"] == 45
+
+
+def test_a_range_given_as_a_pair_does_not_grow():
+    x = _many_blobs()
+    model = N2D(n_clusters="auto", autoencoder=None, manifold=None, k_range=(2, 30), random_state=0,
+                verbose=0).fit(x)
+    assert model.n_clusters_ <= 30 and model.k_candidates_[-1] == 30
+
+
+def test_the_knee_grows_the_range_until_it_lies_in_its_first_half(monkeypatch):
+    # no graph votes (criterion bic-knee): a BIC curve that keeps falling steeply up to 40 puts the knee past
+    # half of (2, 30), so the candidates grow to twice the knee, and again, until the knee is in the first half
+    import n2d.cluster._select_k as select_k
+
+    fitted = []
+
+    class Curve:  # a mixture whose BIC falls ever less steeply down to k = 40, and rises slightly beyond
+        def __init__(self, k):
+            self.n_components, self.random_state = k, 0
+
+        def get_params(self, deep=False):
+            return {"n_components": self.n_components, "random_state": 0}
+
+        def set_params(self, **params):
+            return self
+
+        def fit_predict(self, X):
+            fitted.append(self.n_components)
+            return np.arange(len(X)) % self.n_components
+
+        def bic(self, X):
+            m = min(self.n_components, 40)
+            return -(1000.0 * m - 12.5 * m * m) + self.n_components
+
+        def predict_proba(self, X):
+            return np.eye(self.n_components)[self.fit_predict(X)]
+
+    monkeypatch.setattr(select_k, "_icl", lambda est, X: 0.0)
+    monkeypatch.setattr("sklearn.base.clone", lambda est: Curve(est.n_components))
+    x = np.random.default_rng(0).normal(size=(2000, 3))
+    search = select_k.search_k(x, Curve, (2, 30), criterion="bic-knee", ceiling=200)
+    top = max(search.scores)
+    assert search.n_clusters > 15 and 30 < top < 200 and 2 * search.n_clusters <= top  # knee in the first half
+    assert sorted(search.scores) == list(range(2, top + 1)) and fitted.count(30) == 1  # each candidate fit once
+    assert select_k.search_k(x, Curve, (2, 30), criterion="bic-knee").n_clusters <= 30  # no ceiling: no growth
+    assert max(select_k.search_k(x, Curve, (2, 30), criterion="bic-knee", ceiling=40).scores) == 40  # capped
+
+
+@pytest.mark.parametrize("rows, start, ceiling", [(40, (2, 20), 20), (300, (2, 30), 30), (450, (2, 30), 45),
+                                                  (5_000, (2, 30), 120)])
+def test_the_auto_range_starts_at_2_30_and_may_grow_to_a_cluster_per_10_rows(rows, start, ceiling):
+    from n2d.cluster._select_k import data_k_range, k_ceiling
+
+    assert data_k_range("auto", rows) == start and k_ceiling("auto", rows) == ceiling
+    assert data_k_range((3, 8), rows) == (3, 8) and k_ceiling((3, 8), rows) is None
+
+
+def test_cli_k_range_auto_can_be_named_and_a_bad_value_is_refused_before_training(tmp_path, capsys):
+    x = _many_blobs(k=4, per=40)
+    data = tmp_path / "x.npy"
+    np.save(data, x)
+    args = ["--epochs", "2", "--hidden-dims", "16", "--device", "cpu", "-q"]
+    assert main(["cluster", str(data), "--k-range", "auto", "--out", str(tmp_path / "o"), *args]) == 0
+    record = json.loads((tmp_path / "o" / "result.json").read_text())["k_search"]
+    assert record["candidates"][0] == 2 and record["candidates"][-1] == 30  # 160 rows: no room to grow past 30
+    assert main(["cluster", str(data), "--k-range", "wide", "--out", str(tmp_path / "bad"), *args]) != 0
+    assert "--k-range must be 'auto' or two integers" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -113,8 +113,9 @@ def no_training(monkeypatch):
         (dict(k_range=(5, 3)), None, r"'k_range' parameter of N2D is empty: low 5 > high 3"),
         (dict(k_range=(1, 5)), None, r"'k_range'.*must start at 2 or more clusters"),
         (dict(k_range=(2, 301)), None, r"'k_range'.*goes up to 301 clusters, more than the 300 samples"),
-        (dict(k_range=5), None, r"'k_range'.*must be a pair \(low, high\)"),
-        (dict(k_range=(2, 3, 4)), None, r"'k_range'.*must be a pair \(low, high\)"),
+        (dict(k_range=5), None, r"'k_range'.*must be 'auto' or a pair \(low, high\)"),
+        (dict(k_range=(2, 3, 4)), None, r"'k_range'.*must be 'auto' or a pair \(low, high\)"),
+        (dict(k_range="wide"), None, r"'k_range'.*must be 'auto' or a pair \(low, high\).*got 'wide'"),
         (dict(k_range=(2, 5.0)), None, r"'k_range'.*must hold two ints"),
         (dict(k_range=("2", "5")), None, r"'k_range'.*must hold two ints"),
         (dict(k_range=(True, 5)), None, r"'k_range'.*must hold two ints"),
@@ -275,7 +276,7 @@ def test_auto_keeps_the_stages_own_widths(blobs):
 
 
 def test_default_search_settings():
-    assert N2D().k_range == K_RANGE == (2, 30) and N2D().k_criterion == DEFAULT_CRITERION
+    assert N2D().k_range == "auto" and K_RANGE == (2, 30) and N2D().k_criterion == DEFAULT_CRITERION
     assert set(CRITERIA) == {"bic-knee", "icl", "bic", "silhouette", "consensus"} and DEFAULT_CRITERION == "auto"
     assert "hdbscan" in CLUSTERERS
 

@@ -127,12 +127,14 @@ def n_clusters_arg(value):
         raise ValueError(f"--n-clusters must be an integer >= 2 or 'auto'; got {value!r}.") from None
 
 
-def k_range_arg(value) -> tuple[int, int]:
-    """``--k-range``: two integers ``LOW,HIGH`` (checked by :func:`n2d.cluster._select_k.check_k_range`)."""
+def k_range_arg(value) -> str | tuple[int, int]:
+    """``--k-range``: ``auto`` or two integers ``LOW,HIGH`` (checked by :func:`n2d.cluster._select_k.check_k_range`)."""
+    if str(value).strip() == "auto":
+        return "auto"
     try:
         low, high = (int(v) for v in str(value).split(","))
     except ValueError:
-        raise ValueError(f"--k-range must be two integers LOW,HIGH, e.g. 2,30; got {value!r}.") from None
+        raise ValueError(f"--k-range must be 'auto' or two integers LOW,HIGH, e.g. 2,30; got {value!r}.") from None
     return (low, high)
 
 

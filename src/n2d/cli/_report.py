@@ -45,7 +45,8 @@ def print_summary(model, autoencoder_line: str, total: float, k_range=None) -> N
         if hasattr(model, "k_scores_"):
             from n2d.cluster._select_k import describe_k_evidence
 
-            how_k = (f"chosen by {model.k_criterion_} among {k_range[0]}..{k_range[1]}; "
+            ks = model.k_candidates_  # the range searched, grown past k_range where the search grew it
+            how_k = (f"chosen by {model.k_criterion_} among {ks[0]}..{ks[-1]}; "
                      f"{describe_k_evidence(model.k_evidence_)}")
         noise = int(np.sum(model.labels_ < 0))
         print(f"clusters: {model.n_clusters_} ({how_k})" + (f"; {noise} noise points (label -1)" if noise else ""))

@@ -70,14 +70,16 @@ def add_parser(subparsers) -> None:
 def _add_model_options(p) -> None:
     """The number of clusters and the stages' settings."""
     from n2d.cluster import CLUSTERERS
-    from n2d.cluster._select_k import K_RANGE
+    from n2d.cluster._select_k import K_CEILING, K_RANGE, ROWS_PER_CLUSTER
     from n2d.manifold import MANIFOLDS
 
     p.add_argument("--n-clusters", default=None,
                    help="number of clusters, at least 2, or 'auto' to estimate it without labels (default: the "
                         "dataset's classes; 'auto' for a data file without labels)")
     p.add_argument("--k-range", default=None, metavar="LOW,HIGH",
-                   help=f"candidate cluster counts for --n-clusters auto (default: {K_RANGE[0]},{K_RANGE[1]})")
+                   help=f"candidate cluster counts for --n-clusters auto (default: auto, which starts at "
+                        f"{K_RANGE[0]},{K_RANGE[1]} and grows where the evidence asks, up to one cluster per "
+                        f"{ROWS_PER_CLUSTER} rows and at most {K_CEILING})")
     p.add_argument("--k-criterion", default=None, metavar="NAME",
                    help="how --n-clusters auto chooses k: auto (default: consensus, the median of the knee of "
                         "the mixture's BIC curve and two votes of the code's neighbour graph, for gmm; silhouette "
@@ -349,11 +351,11 @@ def check_options(args) -> dict:
 
 def _check_k_options(args) -> None:
     """``--n-clusters``, ``--k-range`` and ``--k-criterion``: parsed, and the k options only with auto."""
-    from n2d.cluster._select_k import CRITERIA, DEFAULT_CRITERION, K_RANGE, check_k_range
+    from n2d.cluster._select_k import CRITERIA, DEFAULT_CRITERION, check_k_range
 
     args.n_clusters = n_clusters_arg(args.n_clusters)
     args.k_options_given = args.k_range is not None or args.k_criterion is not None
-    args.k_range = K_RANGE if args.k_range is None else k_range_arg(args.k_range)
+    args.k_range = "auto" if args.k_range is None else k_range_arg(args.k_range)
     check_k_range(args.k_range, owner="n2d cluster (--k-range)")
     args.k_criterion = choice("--k-criterion", args.k_criterion or DEFAULT_CRITERION, ("auto", *CRITERIA))
     if args.n_clusters not in (None, "auto") and args.k_options_given:
@@ -395,7 +397,7 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
     auto``, so the criterion is checked again here; a labelled file gives k
     (its classes), so k options would be ignored and are refused.
     """
-    from n2d.cluster._select_k import check_k_range, data_k_range
+    from n2d.cluster._select_k import check_k_range, data_k_range, k_ceiling
 
     if k == "auto":
         check_k_criterion(args.k_criterion, plan.clusterer)
@@ -403,7 +405,9 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
             return "the clusters HDBSCAN finds"
         searched = data_k_range(args.k_range, n_rows)  # the default range, capped on a few rows as N2D caps it
         check_k_range(searched, n_rows, owner="n2d cluster (--k-range)")  # before training
-        return f"k clusters, k in {searched[0]}..{searched[1]} chosen by criterion {args.k_criterion}"
+        ceiling = k_ceiling(args.k_range, n_rows)
+        grows = f" (growing up to {ceiling} where the evidence asks)" if ceiling and ceiling > searched[1] else ""
+        return f"k clusters, k in {searched[0]}..{searched[1]}{grows} chosen by criterion {args.k_criterion}"
     if args.k_options_given:
         raise ValueError(
             f"--k-range and --k-criterion apply only when k is estimated, but {args.data} has labels, so k is "

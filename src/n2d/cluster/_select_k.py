@@ -13,7 +13,8 @@ Each candidate is scored by a label-free criterion:
     separate real groups and slowly once they only split groups into pieces;
     the knee is the candidate farthest below the chord from the first to the
     last candidate (Satopaa et al.'s "kneedle" on the normalised curve), so it
-    depends on ``k_range``;
+    depends on the range: ``k_range="auto"`` grows the candidates until the
+    knee lies in their first half (:func:`search_k`);
 ``"bic"``
     the mixture's Bayesian information criterion (lower is better);
 ``"icl"``
@@ -26,9 +27,11 @@ Each candidate is scored by a label-free criterion:
 ``"consensus"`` (the default for a mixture)
     the median of three votes: the BIC knee, and two votes of the code's
     neighbour graph (:mod:`n2d.cluster._graph_k`: Louvain's community count,
-    and the embedding's over-clustered mixture merged by modularity), each
-    clipped to the range. Three views that fail on different data: the knee
-    on small sets, the graph where classes have several styles.
+    and the embedding's over-clustered mixture merged by modularity); with
+    ``k_range="auto"`` the candidates grow to cover the votes, up to
+    :func:`k_ceiling`, and a range given as a pair clips them. Three views
+    that fail on different data: the knee on small sets, the graph where
+    classes have several styles.
 
 Which one is the default, and why: :data:`DEFAULT_CRITERION`; the
 measurements (``benchmarks/auto_k.py``) are in the docs page "Clustering your
@@ -44,15 +47,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
-    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "EVIDENCE_SILHOUETTE_SAMPLE", "K_RANGE", "KSearch",
-    "SEARCH_N_INIT", "SEARCH_SAMPLE", "VOTES",
+    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "EVIDENCE_SILHOUETTE_SAMPLE", "K_CEILING", "K_RANGE",
+    "K_RANGE_DEFAULT", "KSearch", "ROWS_PER_CLUSTER", "SEARCH_N_INIT", "SEARCH_SAMPLE", "VOTES",
     "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k",
-    "data_k_range", "describe_k_evidence", "k_evidence", "knee_distances", "knee_k", "preference", "runners_up",
-    "search_k",
+    "data_k_range", "describe_k_evidence", "k_ceiling", "k_evidence", "knee_distances", "knee_k", "preference",
+    "runners_up", "search_k",
 ]
 
 K_RANGE = (2, 30)
-"""Candidate cluster counts of ``n_clusters="auto"`` (inclusive)."""
+"""Where ``k_range="auto"`` starts: the candidates (inclusive) searched before the range grows with the data."""
+
+K_RANGE_DEFAULT = "auto"
+"""The default ``k_range``: :data:`K_RANGE`, grown where the data asks for more clusters, up to
+:func:`k_ceiling`."""
+
+ROWS_PER_CLUSTER = 10
+"""``k_range="auto"`` never grows past one cluster per this many rows (:func:`k_ceiling`)."""
+
+K_CEILING = 120
+"""``k_range="auto"`` never grows past this many clusters: each candidate's fit costs about k times a
+two-cluster fit, so the search's cost grows with the square of the range's top (:func:`k_ceiling`)."""
 
 AUTO_WIDTH = 10
 """Code width and UMAP dimension in auto mode, where k is unknown.
@@ -142,13 +156,21 @@ class KSearch:
 
 
 def check_k_range(k_range, n_samples: int | None = None, owner: str = "N2D") -> tuple[int, int]:
-    """Validate ``k_range`` (two ints, 2 <= low <= high <= n_samples) and return it as a tuple."""
+    """Validate ``k_range`` (``"auto"``, or two ints with 2 <= low <= high <= n_samples) and return it as a tuple.
+
+    ``"auto"`` returns where it starts, :data:`K_RANGE` (:func:`data_k_range` fits it to the rows).
+    """
     what = f"The 'k_range' parameter of {owner}"
+    if isinstance(k_range, str):
+        if k_range == "auto":
+            return K_RANGE
+        raise ValueError(f"{what} must be 'auto' or a pair (low, high) of cluster counts, e.g. (2, 30); "
+                         f"got {k_range!r}.")
     try:
         low, high = k_range
     except (TypeError, ValueError):
         raise ValueError(
-            f"{what} must be a pair (low, high) of cluster counts, e.g. (2, 30); got {k_range!r}."
+            f"{what} must be 'auto' or a pair (low, high) of cluster counts, e.g. (2, 30); got {k_range!r}."
         ) from None
     for v in (low, high):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -172,7 +194,8 @@ def check_k_range(k_range, n_samples: int | None = None, owner: str = "N2D") -> 
 
 
 def data_k_range(k_range, n_samples: int) -> tuple[int, int]:
-    """The range searched on ``n_samples`` rows: the default range capped at half the rows, any other as given.
+    """Where the search on ``n_samples`` rows starts: ``"auto"``'s :data:`K_RANGE` capped at half the rows, any
+    other range as given.
 
     :data:`K_RANGE` reaches 30 clusters, more than a small data set can hold;
     on fewer than 60 rows its high end becomes half the rows (at least its low
@@ -180,9 +203,21 @@ def data_k_range(k_range, n_samples: int) -> tuple[int, int]:
     range the user chose is theirs, and :func:`check_k_range` judges it.
     """
     low, high = check_k_range(k_range)
-    if tuple(k_range) != K_RANGE or high <= n_samples // 2:
+    if not isinstance(k_range, str) or high <= n_samples // 2:
         return low, high
     return low, max(low, n_samples // 2)
+
+
+def k_ceiling(k_range, n_samples: int) -> int | None:
+    """The most clusters ``k_range`` lets a search on ``n_samples`` rows grow to; None for a range given as a pair.
+
+    ``"auto"``: one cluster per :data:`ROWS_PER_CLUSTER` rows, at most :data:`K_CEILING`, and never below where
+    it starts (:func:`data_k_range`). The search grows only where its evidence asks (:func:`search_k`).
+    """
+    if not isinstance(k_range, str):
+        return None
+    start = data_k_range(k_range, n_samples)[1]
+    return max(start, min(n_samples // ROWS_PER_CLUSTER, K_CEILING))
 
 
 def _is_mixture(est) -> bool:
@@ -230,6 +265,7 @@ def _silhouette(X, labels, sample_size: int | None = None, random_state=0) -> fl
 def search_k(
     X, make, k_range=K_RANGE, criterion: str = DEFAULT_CRITERION, random_state=None, progress: bool = False,
     sample_size: int = SEARCH_SAMPLE, search_n_init: int = SEARCH_N_INIT, keep_labels: bool = False, code=None,
+    ceiling: int | None = None,
 ) -> KSearch:
     """Score ``make(k)`` for every k in ``k_range``; refit the k the criterion prefers on all of ``X``.
 
@@ -239,6 +275,13 @@ def search_k(
     with the clusterer's own settings. The cost of the search is then nearly
     independent of the number of rows.
 
+    With a ``ceiling`` above ``k_range``'s high end, the knee criteria
+    (``"bic-knee"``, ``"consensus"``) let the candidates grow past it: up to
+    the largest graph vote, and, while the BIC curve's knee lies past half of
+    the candidates, up to twice the knee (the iterative refinement of Salvador
+    and Chan's L method, run upwards: a knee is judged on a range about twice
+    its size), never past ``ceiling``. The other criteria keep ``k_range``.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_dims)
@@ -246,7 +289,7 @@ def search_k(
     make : callable
         ``make(k)`` returns an unfitted clusterer for k clusters.
     k_range : (int, int)
-        Inclusive range of candidates.
+        Inclusive range of candidates (where the search starts, with a ``ceiling``).
     criterion : {"auto", "bic-knee", "silhouette", "icl", "bic", "consensus"}
         See the module docstring; ``"auto"`` is ``"consensus"`` for a mixture
         (``"bic-knee"`` without ``code``) and ``"silhouette"`` otherwise.
@@ -264,6 +307,8 @@ def search_k(
     code : ndarray of shape (n_samples, n_code), optional
         The rows ``X`` was made from (the autoencoder's code); ``"consensus"``
         builds its neighbour graph on it.
+    ceiling : int, optional
+        The largest k the candidates may grow to (see above); None keeps ``k_range``.
 
     Returns
     -------
@@ -271,51 +316,49 @@ def search_k(
     """
     import time
 
-    from sklearn.base import clone
-
     from n2d._util.progress import progress as progress_bar
     from n2d.cluster._fit import fit_predict
 
     t0 = time.perf_counter()
     low, high = check_k_range(k_range, X.shape[0])
+    ceiling = high if ceiling is None else max(high, min(int(ceiling), X.shape[0]))
     if criterion == "consensus" and (code is None or len(code) != len(X)):
         raise ValueError("k_criterion='consensus' needs the code the embedding was made from, one row per point.")
+    first = make(low)
+    check_criterion(criterion, first)
+    criterion = resolve_criterion(criterion, first, code_known=code is not None)
     rng = np.random.default_rng(random_state if isinstance(random_state, (int, np.integer)) else 0)
     n = X.shape[0]
     sample = np.sort(rng.choice(n, size=n, replace=False)[: min(int(sample_size), n)])
-    if sample.size < high:
+    if sample.size < ceiling:
         sample = np.arange(n)  # every candidate needs at least k points
     Xs = np.ascontiguousarray(X[sample])
     all_scores: dict = {c: {} for c in CRITERIA if c != "bic-knee"}
     by_k: dict = {}
-    bar = progress_bar(range(low, high + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
-    for k in bar:
-        est = make(k)
-        if k == low:
-            check_criterion(criterion, est)
-            criterion = resolve_criterion(criterion, est, code_known=code is not None)
-        est = clone(est)
-        params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
-        if isinstance(params.get("n_init"), (int, np.integer)) and params["n_init"] > search_n_init:
-            est.set_params(n_init=int(search_n_init))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a poor candidate may not converge; only the chosen one matters
-            labels = np.asarray(fit_predict(est, Xs))
-        row = {"silhouette": _silhouette(Xs, labels, None if criterion == "silhouette" else EVIDENCE_SILHOUETTE_SAMPLE)}
-        if _is_mixture(est):
-            row["bic"] = float(est.bic(Xs))
-            row["icl"] = _icl(est, Xs)
-        for c, v in row.items():
-            all_scores[c][k] = v
-        if keep_labels:
-            by_k[k] = labels
-        bar.set_postfix(k=k)
-    bar.close()
+    votes = {}
+    if criterion == "consensus":
+        from n2d.cluster._graph_k import graph_votes
+
+        votes = {name: min(max(k, low), ceiling) for name, k in graph_votes(code, X, random_state).items()}
+    grows = criterion in ("bic-knee", "consensus") and ceiling > high
+    top = max([high, *votes.values()]) if grows else high
+    done = low - 1
+    while True:
+        bar = progress_bar(range(done + 1, top + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
+        for k in bar:
+            _score_candidate(k, make, Xs, criterion, search_n_init, all_scores, by_k if keep_labels else None)
+            bar.set_postfix(k=k)
+        bar.close()
+        done = top
+        knee = knee_k(all_scores["bic"]) if grows and all_scores["bic"] else None
+        if knee is None or 2 * knee <= top or top >= ceiling:
+            break
+        top = min(ceiling, 2 * knee)
     all_scores = {c: v for c, v in all_scores.items() if v}
     if "bic" in all_scores:
         all_scores["bic-knee"] = dict(all_scores["bic"])  # the same curve; only the choice differs
     if criterion == "consensus":
-        all_scores.update(_consensus(all_scores["bic"], code, X, random_state, low, high))
+        all_scores.update(_consensus(all_scores["bic"], votes, low, top))
     greater = criterion in ("silhouette", "consensus")
     chosen = choose_k(criterion, all_scores[criterion])
     if chosen is None:
@@ -329,16 +372,38 @@ def search_k(
     )
 
 
-def _consensus(bic: dict, code, X, random_state, low: int, high: int) -> dict:
-    """The graph's votes and the consensus as curves over the candidates (see :data:`VOTES`).
+def _score_candidate(k: int, make, Xs, criterion: str, search_n_init: int, all_scores: dict, by_k) -> None:
+    """Fit ``make(k)`` on the search sample ``Xs`` (at most ``search_n_init`` starts) and add its scores to
+    ``all_scores`` (and its labels to ``by_k``, if given)."""
+    from sklearn.base import clone
+
+    from n2d.cluster._fit import fit_predict
+
+    est = clone(make(k))
+    params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+    if isinstance(params.get("n_init"), (int, np.integer)) and params["n_init"] > search_n_init:
+        est.set_params(n_init=int(search_n_init))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a poor candidate may not converge; only the chosen one matters
+        labels = np.asarray(fit_predict(est, Xs))
+    row = {"silhouette": _silhouette(Xs, labels, None if criterion == "silhouette" else EVIDENCE_SILHOUETTE_SAMPLE)}
+    if _is_mixture(est):
+        row["bic"] = float(est.bic(Xs))
+        row["icl"] = _icl(est, Xs)
+    for c, v in row.items():
+        all_scores[c][k] = v
+    if by_k is not None:
+        by_k[k] = labels
+
+
+def _consensus(bic: dict, votes: dict, low: int, high: int) -> dict:
+    """The graph's ``votes`` and the consensus as curves over the candidates ``low..high`` (see :data:`VOTES`).
 
     The consensus curve counts, at each k, the votes at or below it: its first k with two of three is their
     median.
     """
-    from n2d.cluster._graph_k import graph_votes
-
     candidates = range(low, high + 1)
-    votes = {name: min(max(k, low), high) for name, k in graph_votes(code, X, random_state).items()}
+    votes = {name: min(max(k, low), high) for name, k in votes.items()}
     knee = knee_k(bic)
     ks = [k for k in (knee, *votes.values()) if k is not None]
     curves = {name: {c: float(c == k) for c in candidates} for name, k in votes.items()}
