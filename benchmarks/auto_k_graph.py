@@ -157,6 +157,8 @@ def summarize(path: Path, curves: Path | None) -> None:
         n_sets = len({r["dataset"] for r in rows})
         print(f"{m:18s} {c20:>5d}/{len(rows):<5d} {c35:>5d}/{len(rows):<5d} {sets35:>5d}/{n_sets:<6d} "
               f"{own:8.3f} {gmm_nmi:13.3f} {seconds:9.1f}")
+    if all("votes-by-neighbors" in r for r in rows):
+        _neighbors(rows)
     if curves is not None:
         _ranges(rows, curves)
     print("\nk found per set (seeds in order): true | " + " | ".join(methods))
@@ -164,6 +166,24 @@ def summarize(path: Path, curves: Path | None) -> None:
         rs = [r for r in rows if r["dataset"] == name]
         print(f"  {name:20s} {rs[0]['k_true']:>3d} | "
               + " | ".join(",".join(str(r[m]["k"]) for r in rs) for m in methods))
+
+
+def _neighbors(rows: list[dict]) -> None:
+    """The consensus with the code's graph on each recorded neighbour count (the shipped one is 15)."""
+    print("\nconsensus by the code graph's neighbour count (k per set, seeds in order):")
+    for nn in NEIGHBOR_COUNTS:
+        ks = []
+        for r in rows:
+            votes = r["votes-by-neighbors"][str(nn)]
+            ks.append((r["dataset"], int(statistics.median([r["bic-knee"]["k"], votes["louvain"], votes["merge"]])),
+                       r["k_true"]))
+        c20 = sum(close(k, t, 0.2) for _, k, t in ks)
+        c35 = sum(close(k, t, 0.35) for _, k, t in ks)
+        names = dict.fromkeys(name for name, _, _ in ks)
+        sets35 = sum(all(close(k, t, 0.35) for n, k, t in ks if n == name) for name in names)
+        per_set = " ".join(f"{name}:" + ",".join(str(k) for n, k, _ in ks if n == name) for name in names)
+        print(f"  {nn:>2d} neighbours: within 20% {c20}/{len(ks)}, within 35% {c35}/{len(ks)}, "
+              f"sets in 35% {sets35}/{len(names)}; {per_set}")
 
 
 def _ranges(rows: list[dict], curves: Path) -> None:
