@@ -118,10 +118,10 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         ``n_components``) is set to ``n_clusters``. ``predict`` needs a
         clusterer with ``predict``.
     k_range : "auto" or (int, int), default="auto"
-        Candidate cluster counts (inclusive) when ``n_clusters="auto"``. A pair is used as given. ``"auto"``
-        starts at (2, 30) (up to half the rows on fewer than 60: an :class:`~n2d.exceptions.AdjustmentWarning`,
-        ``adjustments_["k_range.high"]``) and grows where the BIC knee or the graph's votes reach past it, up
-        to one cluster per 10 rows and at most 120 (:func:`n2d.cluster._select_k.search_k`).
+        Candidate cluster counts (inclusive) when ``n_clusters="auto"``; a pair is used as given. ``"auto"`` starts
+        at (2, 30) (half the rows on fewer than 60: an :class:`~n2d.exceptions.AdjustmentWarning`,
+        ``adjustments_["k_range.high"]``); with the consensus or BIC-knee criterion it grows where the knee or the
+        graph's votes reach past it, to one cluster per 10 rows and 120 at most (``_select_k.search_k``).
     k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic", "consensus"}, default="auto"
         How ``n_clusters="auto"`` chooses k without labels (see :mod:`n2d.cluster._select_k`): the knee
         of the mixture's BIC curve, the minimum of BIC or ICL, the median of the knee and two votes of the
@@ -493,8 +493,8 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
             return searched, {}
         if warn:
             warnings.warn(
-                f"n_clusters='auto' searches k in {searched} on these {n_samples} rows: k_range='auto' starts at "
-                f"{(low, high)}, more clusters than half the rows. Pass k_range to choose the range yourself.",
+                f"n_clusters='auto' searches k in {searched} on these {n_samples} rows: k_range={self.k_range!r} "
+                f"reaches {high} clusters, more than half the rows. Pass k_range to choose the range yourself.",
                 AdjustmentWarning, stacklevel=3,
             )
         return searched, {"k_range.high": searched[1]}
@@ -558,7 +558,7 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         search = None
         if self._auto_k and not finds_k(clusterer):
             fit_code = code if part is None else code[part]  # the consensus criterion's graph is on the code
-            search = timer.run("k search", f"{type(clusterer).__name__} for k in {k_range}",
+            search = timer.run("k search", f"{type(clusterer).__name__} for k in {k_range}, k_range={self.k_range!r}",
                                lambda d: self._search_k(clusterer, d, k_range, fit_code), fit_emb)
             clusterer, labels = search.clusterer, search.labels
         else:

@@ -235,9 +235,26 @@ def test_the_knee_grows_the_range_until_it_lies_in_its_first_half(monkeypatch):
     search = select_k.search_k(x, Curve, (2, 30), criterion="bic-knee", ceiling=200)
     top = max(search.scores)
     assert search.n_clusters > 15 and 30 < top < 200 and 2 * search.n_clusters <= top  # knee in the first half
-    assert sorted(search.scores) == list(range(2, top + 1)) and fitted.count(30) == 1  # each candidate fit once
+    assert sorted(search.scores) == list(range(2, top + 1))
+    assert fitted[:-1] == list(range(2, top + 1)) and fitted[-1] == search.n_clusters  # each once, then the refit
     assert select_k.search_k(x, Curve, (2, 30), criterion="bic-knee").n_clusters <= 30  # no ceiling: no growth
     assert max(select_k.search_k(x, Curve, (2, 30), criterion="bic-knee", ceiling=40).scores) == 40  # capped
+
+
+def test_one_outlying_vote_does_not_stretch_the_range(monkeypatch):
+    # votes 5 and 90: the median of the knee and the votes is at most max(knee, 5), so the candidates stay at
+    # (2, 30) instead of running to 90 (which would move the knee); the far vote is kept out of the evidence
+    import n2d.cluster._graph_k as graph_k
+    from n2d.cluster._select_k import choose_k
+
+    monkeypatch.setattr(graph_k, "graph_votes", lambda code, X, random_state=0: {"louvain": 5, "merge": 90})
+    x, _ = make_blobs(n_samples=2000, centers=5, n_features=4, cluster_std=0.5, random_state=2)
+    x = x.astype(np.float32)
+    search = search_k(x, lambda k: GaussianMixture(k, random_state=0), (2, 30), criterion="consensus", code=x,
+                      ceiling=200)
+    assert max(search.scores) == 30 and search.n_clusters == 5
+    assert choose_k("louvain", search.all_scores["louvain"]) == 5
+    assert choose_k("merge", search.all_scores["merge"]) is None
 
 
 @pytest.mark.parametrize("rows, start, ceiling", [(40, (2, 20), 20), (300, (2, 30), 30), (450, (2, 30), 45),
@@ -247,6 +264,7 @@ def test_the_auto_range_starts_at_2_30_and_may_grow_to_a_cluster_per_10_rows(row
 
     assert data_k_range("auto", rows) == start and k_ceiling("auto", rows) == ceiling
     assert data_k_range((3, 8), rows) == (3, 8) and k_ceiling((3, 8), rows) is None
+    assert data_k_range((2, 30), rows) == start  # the default before "auto", as saved models carry it
 
 
 def test_cli_k_range_auto_can_be_named_and_a_bad_value_is_refused_before_training(tmp_path, capsys):
@@ -260,3 +278,12 @@ def test_cli_k_range_auto_can_be_named_and_a_bad_value_is_refused_before_trainin
     assert main(["cluster", str(data), "--k-range", "wide", "--out", str(tmp_path / "bad"), *args]) != 0
     assert "--k-range must be 'auto' or two integers" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_search_k_takes_the_auto_range_and_fits_it_to_the_rows():
+    from n2d.cluster._select_k import check_k_range
+
+    x, _ = make_blobs(n_samples=20, centers=2, n_features=3, random_state=0)
+    search = search_k(x, lambda k: GaussianMixture(k, random_state=0), "auto", criterion="bic-knee")
+    assert min(search.scores) == 2 and max(search.scores) == 10  # half the rows
+    assert check_k_range("auto", 20) == (2, 10) and check_k_range("auto") == (2, 30)

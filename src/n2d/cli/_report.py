@@ -38,9 +38,9 @@ def run_report(model, n_init: int, seed: int) -> tuple[list[dict], str]:
     return runs, line
 
 
-def print_summary(model, autoencoder_line: str, total: float, k_range=None) -> None:
-    """Print the clusters found (when k was estimated: ``k_range`` given), the device, and time per stage."""
-    if k_range is not None:
+def print_summary(model, autoencoder_line: str, total: float, estimated: bool = False) -> None:
+    """Print the clusters found (and, when k was ``estimated``, how), the device, and time per stage."""
+    if estimated:
         how_k = "found by HDBSCAN"
         if hasattr(model, "k_scores_"):
             from n2d.cluster._select_k import describe_k_evidence

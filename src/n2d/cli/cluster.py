@@ -76,10 +76,10 @@ def _add_model_options(p) -> None:
     p.add_argument("--n-clusters", default=None,
                    help="number of clusters, at least 2, or 'auto' to estimate it without labels (default: the "
                         "dataset's classes; 'auto' for a data file without labels)")
-    p.add_argument("--k-range", default=None, metavar="LOW,HIGH",
+    p.add_argument("--k-range", default=None, metavar="auto|LOW,HIGH",
                    help=f"candidate cluster counts for --n-clusters auto (default: auto, which starts at "
-                        f"{K_RANGE[0]},{K_RANGE[1]} and grows where the evidence asks, up to one cluster per "
-                        f"{ROWS_PER_CLUSTER} rows and at most {K_CEILING})")
+                        f"{K_RANGE[0]},{K_RANGE[1]} and, with the consensus or bic-knee criterion, grows where the "
+                        f"evidence asks, up to one cluster per {ROWS_PER_CLUSTER} rows and at most {K_CEILING})")
     p.add_argument("--k-criterion", default=None, metavar="NAME",
                    help="how --n-clusters auto chooses k: auto (default: consensus, the median of the knee of "
                         "the mixture's BIC curve and two votes of the code's neighbour graph, for gmm; silhouette "
@@ -268,12 +268,10 @@ def fit(args, plan: Plan, data: Data) -> Fitted:
 
 def report(args, plan: Plan, data: Data, fitted: Fitted) -> dict:
     """Print the summary (and the scores, when labels are known); returns the ``result.json`` record."""
-    from n2d.cluster._select_k import data_k_range
     from n2d.metrics import evaluate
 
     runs, autoencoder_line = run_report(fitted.model, args.n_init, args.seed)
-    searched = data_k_range(args.k_range, data.x.shape[0]) if data.k == "auto" else None
-    print_summary(fitted.model, autoencoder_line, fitted.total, searched)
+    print_summary(fitted.model, autoencoder_line, fitted.total, estimated=data.k == "auto")
     result = result_record(args, plan, data, fitted, runs)
     if data.y is not None:
         scores = evaluate(data.y, fitted.labels)
@@ -397,7 +395,8 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
     auto``, so the criterion is checked again here; a labelled file gives k
     (its classes), so k options would be ignored and are refused.
     """
-    from n2d.cluster._select_k import check_k_range, data_k_range, k_ceiling
+    from n2d.cluster import make_clusterer
+    from n2d.cluster._select_k import GROWING_CRITERIA, check_k_range, data_k_range, k_ceiling, resolve_criterion
 
     if k == "auto":
         check_k_criterion(args.k_criterion, plan.clusterer)
@@ -406,7 +405,10 @@ def _check_k(args, plan: Plan, k, n_rows: int) -> str:
         searched = data_k_range(args.k_range, n_rows)  # the default range, capped on a few rows as N2D caps it
         check_k_range(searched, n_rows, owner="n2d cluster (--k-range)")  # before training
         ceiling = k_ceiling(args.k_range, n_rows)
-        grows = f" (growing up to {ceiling} where the evidence asks)" if ceiling and ceiling > searched[1] else ""
+        grows = ""
+        if ceiling and ceiling > searched[1] and resolve_criterion(
+                args.k_criterion, make_clusterer(plan.clusterer)) in GROWING_CRITERIA:
+            grows = f" (growing up to {ceiling} where the evidence asks)"
         return f"k clusters, k in {searched[0]}..{searched[1]}{grows} chosen by criterion {args.k_criterion}"
     if args.k_options_given:
         raise ValueError(

@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
-    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "EVIDENCE_SILHOUETTE_SAMPLE", "K_CEILING", "K_RANGE",
-    "K_RANGE_DEFAULT", "KSearch", "ROWS_PER_CLUSTER", "SEARCH_N_INIT", "SEARCH_SAMPLE", "VOTES",
+    "AUTO_WIDTH", "CRITERIA", "DEFAULT_CRITERION", "EVIDENCE_SILHOUETTE_SAMPLE", "GROWING_CRITERIA", "K_CEILING",
+    "K_RANGE", "KSearch", "ROWS_PER_CLUSTER", "SEARCH_N_INIT", "SEARCH_SAMPLE", "VOTES",
     "MIXTURE_CRITERIA", "best_k", "resolve_criterion", "check_criterion", "check_k_range", "choose_k",
     "data_k_range", "describe_k_evidence", "k_ceiling", "k_evidence", "knee_distances", "knee_k", "preference",
     "runners_up", "search_k",
@@ -57,9 +57,9 @@ __all__ = [
 K_RANGE = (2, 30)
 """Where ``k_range="auto"`` starts: the candidates (inclusive) searched before the range grows with the data."""
 
-K_RANGE_DEFAULT = "auto"
-"""The default ``k_range``: :data:`K_RANGE`, grown where the data asks for more clusters, up to
-:func:`k_ceiling`."""
+GROWING_CRITERIA = ("bic-knee", "consensus")
+"""The criteria whose candidates ``k_range="auto"`` grows past :data:`K_RANGE` (:func:`search_k`); the others'
+choice does not depend on the range in a way growth could mend (the minima of BIC and ICL run to its top)."""
 
 ROWS_PER_CLUSTER = 10
 """``k_range="auto"`` never grows past one cluster per this many rows (:func:`k_ceiling`)."""
@@ -158,12 +158,12 @@ class KSearch:
 def check_k_range(k_range, n_samples: int | None = None, owner: str = "N2D") -> tuple[int, int]:
     """Validate ``k_range`` (``"auto"``, or two ints with 2 <= low <= high <= n_samples) and return it as a tuple.
 
-    ``"auto"`` returns where it starts, :data:`K_RANGE` (:func:`data_k_range` fits it to the rows).
+    ``"auto"`` returns where it starts on ``n_samples`` rows (:func:`data_k_range`), or :data:`K_RANGE`.
     """
     what = f"The 'k_range' parameter of {owner}"
     if isinstance(k_range, str):
         if k_range == "auto":
-            return K_RANGE
+            return K_RANGE if n_samples is None else check_k_range(data_k_range(k_range, n_samples), n_samples, owner)
         raise ValueError(f"{what} must be 'auto' or a pair (low, high) of cluster counts, e.g. (2, 30); "
                          f"got {k_range!r}.")
     try:
@@ -200,10 +200,12 @@ def data_k_range(k_range, n_samples: int) -> tuple[int, int]:
     :data:`K_RANGE` reaches 30 clusters, more than a small data set can hold;
     on fewer than 60 rows its high end becomes half the rows (at least its low
     end), so that ``n_clusters="auto"`` runs with the defaults on any data. A
-    range the user chose is theirs, and :func:`check_k_range` judges it.
+    range the user chose is theirs, and :func:`check_k_range` judges it; the
+    pair (2, 30), the default before ``"auto"`` (models saved then carry it),
+    is capped as before.
     """
     low, high = check_k_range(k_range)
-    if not isinstance(k_range, str) or high <= n_samples // 2:
+    if not (isinstance(k_range, str) or tuple(k_range) == K_RANGE) or high <= n_samples // 2:
         return low, high
     return low, max(low, n_samples // 2)
 
@@ -320,6 +322,9 @@ def search_k(
     from n2d.cluster._fit import fit_predict
 
     t0 = time.perf_counter()
+    if isinstance(k_range, str):  # "auto": where it starts on these rows, and how far it may grow
+        ceiling = k_ceiling(k_range, X.shape[0]) if ceiling is None else ceiling
+        k_range = data_k_range(k_range, X.shape[0])
     low, high = check_k_range(k_range, X.shape[0])
     ceiling = high if ceiling is None else max(high, min(int(ceiling), X.shape[0]))
     if criterion == "consensus" and (code is None or len(code) != len(X)):
@@ -335,25 +340,30 @@ def search_k(
     Xs = np.ascontiguousarray(X[sample])
     all_scores: dict = {c: {} for c in CRITERIA if c != "bic-knee"}
     by_k: dict = {}
+    grows = criterion in GROWING_CRITERIA and ceiling > high
     votes = {}
     if criterion == "consensus":
         from n2d.cluster._graph_k import graph_votes
 
-        votes = {name: min(max(k, low), ceiling) for name, k in graph_votes(code, X, random_state).items()}
-    grows = criterion in ("bic-knee", "consensus") and ceiling > high
-    top = max([high, *votes.values()]) if grows else high
+        votes = {name: min(max(k, low), ceiling if grows else high)
+                 for name, k in graph_votes(code, X, random_state).items()}
+    # The median of the knee and two votes is at most the larger of the knee and the smaller vote: covering the
+    # smaller vote suffices, and one outlying vote does not stretch the curve (and with it the knee).
+    top = max(high, min(votes.values())) if grows and votes else high
     done = low - 1
+    bar = progress_bar(total=top - low + 1, desc="choosing k", unit="k", disable=not progress, leave=False)
     while True:
-        bar = progress_bar(range(done + 1, top + 1), desc="choosing k", unit="k", disable=not progress, leave=False)
-        for k in bar:
+        for k in range(done + 1, top + 1):
             _score_candidate(k, make, Xs, criterion, search_n_init, all_scores, by_k if keep_labels else None)
+            bar.update(1)
             bar.set_postfix(k=k)
-        bar.close()
         done = top
         knee = knee_k(all_scores["bic"]) if grows and all_scores["bic"] else None
         if knee is None or 2 * knee <= top or top >= ceiling:
             break
         top = min(ceiling, 2 * knee)
+        bar.total = top - low + 1
+    bar.close()
     all_scores = {c: v for c, v in all_scores.items() if v}
     if "bic" in all_scores:
         all_scores["bic-knee"] = dict(all_scores["bic"])  # the same curve; only the choice differs
@@ -400,10 +410,9 @@ def _consensus(bic: dict, votes: dict, low: int, high: int) -> dict:
     """The graph's ``votes`` and the consensus as curves over the candidates ``low..high`` (see :data:`VOTES`).
 
     The consensus curve counts, at each k, the votes at or below it: its first k with two of three is their
-    median.
+    median. A vote past ``high`` (the search covered only the smaller one) is 0 on every candidate.
     """
     candidates = range(low, high + 1)
-    votes = {name: min(max(k, low), high) for name, k in votes.items()}
     knee = knee_k(bic)
     ks = [k for k in (knee, *votes.values()) if k is not None]
     curves = {name: {c: float(c == k) for c in candidates} for name, k in votes.items()}
@@ -418,7 +427,9 @@ def choose_k(criterion: str, scores: dict):
     if criterion == "consensus":  # the median vote: the first k that two of the three votes reach
         votes = max((v for v in scores.values() if math.isfinite(v)), default=0.0)
         return next((k for k, v in sorted(scores.items()) if v >= math.ceil((votes + 1) / 2)), None)
-    return best_k(scores, criterion in ("silhouette", *VOTES))
+    if criterion in VOTES:  # 1 at the voted k; a vote past the candidates searched is 0 everywhere
+        return next((k for k, v in sorted(scores.items()) if v > 0), None)
+    return best_k(scores, criterion == "silhouette")
 
 
 def knee_distances(scores: dict, scale=None) -> dict:
