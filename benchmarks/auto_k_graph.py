@@ -125,6 +125,15 @@ def close(k: int, true: int, share: float) -> bool:
     return abs(k - true) <= max(1, share * true)
 
 
+def hits(ks) -> tuple[int, int, int, int]:
+    """Of ``(dataset, k, true k)`` triples: how many are within max(1, 20%) and within 35% of the truth, how many
+    datasets have every triple within 35%, and how many datasets there are."""
+    ks = list(ks)
+    names = dict.fromkeys(name for name, _, _ in ks)
+    sets35 = sum(all(close(k, t, 0.35) for n, k, t in ks if n == name) for name in names)
+    return sum(close(k, t, 0.2) for _, k, t in ks), sum(close(k, t, 0.35) for _, k, t in ks), sets35, len(names)
+
+
 CONSENSUS = ("bic-knee", "louvain-code-r0.5", "merge-code")
 """The criteria whose median k ``consensus`` takes."""
 
@@ -146,15 +155,11 @@ def summarize(path: Path, curves: Path | None) -> None:
     print(f"{'method':18s} {'within 20%':>11s} {'within 35%':>11s} {'sets in 35%':>12s} {'own NMI':>8s} "
           f"{'GMM NMI at k':>13s} {'median s':>9s}")
     for m in methods:
-        c20 = sum(close(r[m]["k"], r["k_true"], 0.2) for r in rows)
-        c35 = sum(close(r[m]["k"], r["k_true"], 0.35) for r in rows)
-        sets35 = sum(all(close(r[m]["k"], r["k_true"], 0.35) for r in rows if r["dataset"] == name)
-                     for name in {r["dataset"] for r in rows})
+        c20, c35, sets35, n_sets = hits((r["dataset"], r[m]["k"], r["k_true"]) for r in rows)
         own = statistics.mean(r[m]["nmi"] for r in rows)
         gmm = [at_k[(r["dataset"], r["seed"])].get(r[m]["k"]) for r in rows if (r["dataset"], r["seed"]) in at_k]
         gmm_nmi = statistics.mean(gmm) if gmm and None not in gmm else float("nan")
         seconds = statistics.median(r[m]["seconds"] for r in rows)
-        n_sets = len({r["dataset"] for r in rows})
         print(f"{m:18s} {c20:>5d}/{len(rows):<5d} {c35:>5d}/{len(rows):<5d} {sets35:>5d}/{n_sets:<6d} "
               f"{own:8.3f} {gmm_nmi:13.3f} {seconds:9.1f}")
     if all("votes-by-neighbors" in r for r in rows):
@@ -177,13 +182,11 @@ def _neighbors(rows: list[dict]) -> None:
             votes = r["votes-by-neighbors"][str(nn)]
             ks.append((r["dataset"], int(statistics.median([r["bic-knee"]["k"], votes["louvain"], votes["merge"]])),
                        r["k_true"]))
-        c20 = sum(close(k, t, 0.2) for _, k, t in ks)
-        c35 = sum(close(k, t, 0.35) for _, k, t in ks)
+        c20, c35, sets35, n_sets = hits(ks)
         names = dict.fromkeys(name for name, _, _ in ks)
-        sets35 = sum(all(close(k, t, 0.35) for n, k, t in ks if n == name) for name in names)
         per_set = " ".join(f"{name}:" + ",".join(str(k) for n, k, _ in ks if n == name) for name in names)
         print(f"  {nn:>2d} neighbours: within 20% {c20}/{len(ks)}, within 35% {c35}/{len(ks)}, "
-              f"sets in 35% {sets35}/{len(names)}; {per_set}")
+              f"sets in 35% {sets35}/{n_sets}; {per_set}")
 
 
 def _ranges(rows: list[dict], curves: Path) -> None:
@@ -203,8 +206,7 @@ def _ranges(rows: list[dict], curves: Path) -> None:
             k = int(statistics.median([knee, *votes]))
             ks.append((r["dataset"], k, r["k_true"]))
             nmis.append(dict(zip(c["ks"], c["nmi_sample"])).get(k, float("nan")))
-        c20 = sum(close(k, t, 0.2) for _, k, t in ks)
-        c35 = sum(close(k, t, 0.35) for _, k, t in ks)
+        c20, c35, _, _ = hits(ks)
         letter = [k for name, k, _ in ks if name == "letter"]
         print(f"  {rule:16s} within 20% {c20}/{len(ks)}, within 35% {c35}/{len(ks)}, NMI at k "
               f"{statistics.mean(nmis):.3f}; letter (26): {letter}")
