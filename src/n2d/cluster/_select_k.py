@@ -28,8 +28,9 @@ Each candidate is scored by a label-free criterion:
     the median of three votes: the BIC knee, and two votes of the code's
     neighbour graph (:mod:`n2d.cluster._graph_k`: Louvain's community count,
     and the embedding's over-clustered mixture merged by modularity); with
-    ``k_range="auto"`` the candidates grow to cover the votes, up to
-    :func:`k_ceiling`, and a range given as a pair clips them. Three views
+    ``k_range="auto"`` the candidates grow to cover the smaller vote (all
+    their median needs), up to :func:`k_ceiling`, and a range given as a pair
+    clips them. Three views
     that fail on different data: the knee on small sets, the graph where
     classes have several styles.
 
@@ -279,7 +280,7 @@ def search_k(
 
     With a ``ceiling`` above ``k_range``'s high end, the knee criteria
     (``"bic-knee"``, ``"consensus"``) let the candidates grow past it: up to
-    the largest graph vote, and, while the BIC curve's knee lies past half of
+    the smaller graph vote, and, while the BIC curve's knee lies past half of
     the candidates, up to twice the knee (the iterative refinement of Salvador
     and Chan's L method, run upwards: a knee is judged on a range about twice
     its size), never past ``ceiling``. The other criteria keep ``k_range``.
