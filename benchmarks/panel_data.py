@@ -20,7 +20,15 @@ wine           178 x 13, 3      PyPI scikit-learn wine_data.csv             stan
 osuleaf        442 x 427, 6     PyPI sktime OSULeaf_{TRAIN,TEST}.ts         z-normalised per series
 acsf1          200 x 1460, 10   PyPI sktime ACSF1_{TRAIN,TEST}.ts           z-normalised per series
 japanese-vowels 640 x 348, 9    PyPI sktime JapaneseVowels_{TRAIN,TEST}.ts  resampled to 29, standardized
+soybean        683 x 133, 19    Debian r-cran-mlbench Soybean.rda           one-hot (categorical)
+letter-20      520 x 16, 26     letter, 20 rows of each class               /15, as letter
+letter-10      260 x 16, 26     letter, 10 rows of each class               /15, as letter
 ============== ================ =========================================== ==========================
+
+soybean and the two letter cuts are the many-classes-few-rows case: classes of 8 to 20 rows, fewer than the
+20 neighbours of the graph ``n_clusters="auto"`` votes on, as in a small face set (40 people, 10 images each),
+which no package ships (below). The letter cuts are stratified (the same rows for every method and run seed,
+:data:`SUBSAMPLE_SEED`), so they test the class size, not a new source.
 
 Why each scaling (``Entry.scaling`` / ``Entry.why``): the benchmark applies the choice a careful user makes
 for that kind of data, the same for every method, because n2d itself does not rescale. Pixels and counts
@@ -116,6 +124,15 @@ def _sktime(problem: str, train_sha: str, test_sha: str) -> Source:
                   ((f"{d}_TRAIN.ts", train_sha), (f"{d}_TEST.ts", test_sha)))
 
 
+def _letter_cut(per_class: int) -> Entry:
+    return Entry(f"letter-{per_class}", "real", "table", 26 * per_class, 16, 26, "divide:15",
+                 f"letter cut to {per_class} rows of each class (stratified, fixed seed): a few hundred rows of "
+                 "many small classes; scaled as letter",
+                 _mlbench("LetterRecognition", "967a1a3e10b548d7269cbe50182bcecd6365cc58ea07638bbc34c51f17f34f1d"),
+                 "rda", {"object": "LetterRecognition", "label": "lettr", "per_class": per_class},
+                 reference="Frey & Slate 1991, UCI Letter Recognition; mlbench::LetterRecognition")
+
+
 def _sklearn(file: str, sha: str) -> Source:
     return Source("pypi", "scikit-learn", "1.9.1", "pip install 'scikit-learn==1.9.1'", "sklearn",
                   ((f"datasets/data/{file}", sha),))
@@ -173,6 +190,14 @@ REAL = (
           _sktime("JapaneseVowels", "68a430eabd919cc77f40b1f5f3bc0dcafacc1486bca9260785aeb7d262cc78cd",
                   "b3d41d6a0ca3bcad3afb9ca7d4365382aa51341e2e58bae2a574babdda5b9462"),
           "ts", {"resample": 29}, reference="Kudo et al. 1999, UCI/UEA Japanese Vowels (9 speakers)"),
+    Entry("soybean", "real", "table", 683, 133, 19, "none",
+          "35 categorical attributes (plant and leaf observations, some missing): one-hot encoded, a missing value "
+          "its own category, which puts every column on the same 0/1 scale, so nothing more is scaled",
+          _mlbench("Soybean", "0f879952da961c845724bebecca44cd57ebbc60f22f7b3c0b6bf72812aafe842"),
+          "rda", {"object": "Soybean", "label": "Class", "onehot": True},
+          reference="Michalski & Chilausky 1980, UCI Soybean (Large); mlbench::Soybean"),
+    _letter_cut(20),
+    _letter_cut(10),
 )
 
 SYN_WHY = "not scaled: a stress case is the raw data a user brings; n2d does not rescale"
@@ -336,8 +361,24 @@ def _read_rda(paths, options):
     header, body = rows[0], rows[1:]
     label = header.index(options["label"])
     keep = [i for i, h in enumerate(header) if i != label and h not in options.get("drop", ())]
-    x = np.array([[float(r[i]) for i in keep] for r in body])
-    return x, [r[label] for r in body]
+    if options.get("onehot"):  # every attribute a factor; "NA" (missing) is a category of its own
+        x = np.hstack([np.array([[r[i] == v for v in sorted({r[i] for r in body})] for r in body], dtype=float)
+                       for i in keep])
+    else:
+        x = np.array([[float(r[i]) for i in keep] for r in body])
+    labels = [r[label] for r in body]
+    if options.get("per_class"):
+        x, labels = _per_class(x, labels, options["per_class"])
+    return x, labels
+
+
+def _per_class(x, labels, m: int):
+    """``m`` rows of each class, drawn with :data:`SUBSAMPLE_SEED`, kept in their original order."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(SUBSAMPLE_SEED)
+    keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), m, replace=False)
+                                   for c in np.unique(labels)]))
+    return x[keep], labels[keep].tolist()
 
 
 def _read_sklearn_csv(paths, options):

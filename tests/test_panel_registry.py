@@ -135,6 +135,25 @@ def test_synthetic_sets_are_what_they_claim():
     assert 500 < sd[0] / np.median(sd[1:]) < 2000
 
 
+def test_per_class_cut_is_stratified_and_seeded():
+    x = np.arange(100.0)[:, None]
+    labels = ["a"] * 60 + ["b"] * 40
+    (x1, l1), (x2, l2) = pd_._per_class(x, labels, 10), pd_._per_class(x, labels, 10)
+    assert np.array_equal(x1, x2) and l1 == l2
+    assert l1.count("a") == l1.count("b") == 10 and np.all(np.diff(x1[:, 0]) > 0)  # original order kept
+
+
+def test_categorical_table_is_one_hot_with_missing_as_its_own_category(monkeypatch):
+    csv_out = 'Class,a,b\n"x","0","1"\n"y","NA","1"\n"x","1","0"\n'
+    monkeypatch.setattr(pd_.shutil, "which", lambda name: "/usr/bin/Rscript")
+    monkeypatch.setattr(pd_.subprocess, "run", lambda *a, **k: type("Done", (), {"stdout": csv_out})())
+    x, labels = pd_._read_rda([Path("Soy.rda")], {"object": "Soy", "label": "Class", "onehot": True})
+    assert labels == ["x", "y", "x"]
+    assert x.shape == (3, 5)  # a: 0, 1, NA; b: 0, 1
+    assert np.array_equal(x.sum(axis=1), [2, 2, 2])  # one category per attribute and row
+    assert np.array_equal(x[1, :3], [0, 0, 1])  # the missing value has a column of its own
+
+
 def test_subsample_is_seeded_and_recorded():
     a, b = pd_.load("syn-int-duplicates", max_rows=500), pd_.load("syn-int-duplicates", max_rows=500)
     assert a.x.shape[0] == 500 and np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
