@@ -8,7 +8,8 @@ range to choose. Measured here, once per dataset and seed, on the auto mode's fi
 code and UMAP width 10; its own search cut to (2, 3)):
 
 - ``louvain-code`` / ``louvain-embedding``: the community count of Louvain (networkx, resolution 1, seeded) on the
-  symmetrized 15-NN graph of the code / of the embedding; ``louvain-code-r0.5`` at resolution 0.5 (coarser);
+  symmetrized k-NN graph (the shipped neighbour count) of the code / of the embedding; ``louvain-code-r0.5`` at
+  resolution 0.5 (coarser);
 - ``merge-code``: over-cluster the embedding with the full-covariance mixture at ``over`` components, then merge
   components greedily by modularity gain on the code's graph (Clauset-Newman-Moore on the component graph) and
   keep the partition of highest modularity;
@@ -46,7 +47,7 @@ from auto_k_range import RULES, load  # the same sets, loaded the same way; the 
 
 SETS = ("wine", "glass", "acsf1", "osuleaf", "japanese-vowels", "vowel", "digits", "satellite", "letter",
         "syn-k-ge-d", "syn-k-n-over-10", "syn-int-duplicates", "syn-imbalanced-80", "syn-constant-column",
-        "syn-scale-1000x", "pendigits", "mnist-test", "usps")
+        "syn-scale-1000x", "pendigits", "mnist-test", "usps", "soybean", "letter-20", "letter-10")
 
 NEIGHBOR_COUNTS = (5, 8, 10, 15, 20, 30)
 """Neighbour counts of the code's graph whose votes (Louvain at resolution 0.5, the merge) are also recorded."""
@@ -163,7 +164,7 @@ def summarize(path: Path, curves: Path | None) -> None:
         print(f"{m:18s} {c20:>5d}/{len(rows):<5d} {c35:>5d}/{len(rows):<5d} {sets35:>5d}/{n_sets:<6d} "
               f"{own:8.3f} {gmm_nmi:13.3f} {seconds:9.1f}")
     if all("votes-by-neighbors" in r for r in rows):
-        _neighbors(rows)
+        _neighbors(rows, at_k)
     if curves is not None:
         _ranges(rows, curves)
     print("\nk found per set (seeds in order): true | " + " | ".join(methods))
@@ -173,20 +174,23 @@ def summarize(path: Path, curves: Path | None) -> None:
               + " | ".join(",".join(str(r[m]["k"]) for r in rs) for m in methods))
 
 
-def _neighbors(rows: list[dict]) -> None:
-    """The consensus with the code's graph on each recorded neighbour count (the shipped one is 15)."""
+def _neighbors(rows: list[dict], at_k: dict) -> None:
+    """The consensus with the code's graph on each recorded neighbour count (the shipped one is
+    :data:`n2d.cluster._graph_k.GRAPH_NEIGHBORS`), with the mixture's NMI at its k where ``at_k`` has the curves."""
     print("\nconsensus by the code graph's neighbour count (k per set, seeds in order):")
     for nn in NEIGHBOR_COUNTS:
-        ks = []
+        ks, nmis = [], []
         for r in rows:
             votes = r["votes-by-neighbors"][str(nn)]
-            ks.append((r["dataset"], int(statistics.median([r["bic-knee"]["k"], votes["louvain"], votes["merge"]])),
-                       r["k_true"]))
+            k = int(statistics.median([r["bic-knee"]["k"], votes["louvain"], votes["merge"]]))
+            ks.append((r["dataset"], k, r["k_true"]))
+            nmis.append(at_k.get((r["dataset"], r["seed"]), {}).get(k))
         c20, c35, sets35, n_sets = hits(ks)
         names = dict.fromkeys(name for name, _, _ in ks)
         per_set = " ".join(f"{name}:" + ",".join(str(k) for n, k, _ in ks if n == name) for name in names)
+        nmi = f", NMI at k {statistics.mean(nmis):.3f}" if None not in nmis else ""
         print(f"  {nn:>2d} neighbours: within 20% {c20}/{len(ks)}, within 35% {c35}/{len(ks)}, "
-              f"sets in 35% {sets35}/{n_sets}; {per_set}")
+              f"sets in 35% {sets35}/{n_sets}{nmi}; {per_set}")
 
 
 def _ranges(rows: list[dict], curves: Path) -> None:

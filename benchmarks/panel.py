@@ -5,7 +5,7 @@ set; the seeded synthetic stress cases). For each set and seed, in one process o
 
 ==============  =================================================================================================
 n2d             ``N2D(n_clusters=k, random_state=seed)``: the default with the true k
-n2d-auto        ``N2D(n_clusters="auto", random_state=seed)``: the default k search (k_range (2, 30))
+n2d-auto        ``N2D(n_clusters="auto", random_state=seed)``: the default k search (``k_range="auto"``)
 umap-hdbscan    umap-learn's documented clustering recipe ("Using UMAP for Clustering"):
                 ``umap.UMAP(n_neighbors=30, min_dist=0.0, n_components=2, random_state=seed)`` then scikit-learn's
                 ``HDBSCAN(min_samples=min(10, m), min_cluster_size=m)``. The recipe's MNIST values are
@@ -30,7 +30,7 @@ gets a fresh, empty weight cache, so its seconds include training. A method that
 ``benchmarks/results/panel-<tag>.jsonl`` (resumable: rows already there are skipped), each with
 ``hardware()`` and ``os.getloadavg()``.
 
-The full run (all 15 sets, all methods, 3 seeds; hours on a 2-core CPU):
+The full run (all 18 sets, all methods, 3 seeds; hours on a 2-core CPU):
 
     python benchmarks/panel.py --seeds 0,1,2 --tag full
     python benchmarks/panel.py --summarize benchmarks/results/panel-full.jsonl

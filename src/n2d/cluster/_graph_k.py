@@ -25,7 +25,10 @@ __all__ = ["GRAPH_NEIGHBORS", "GRAPH_SAMPLE", "LOUVAIN_RESOLUTION", "OVER_CLUSTE
            "louvain_labels", "modularity_merge"]
 
 GRAPH_NEIGHBORS = 15
-"""Neighbours per point in the code's graph (symmetrized: an edge where either point lists the other)."""
+"""Neighbours per point in the code's graph (symmetrized: an edge where either point lists the other). Fewer
+neighbours split the graph into more communities, more merge them; 20 or 30 put the consensus nearer the classes
+on several of the panel's sets of few classes but further from them on most sets of many, where automatic k
+already falls short (``benchmarks/auto_k_graph.py``; the docs page "Clustering your own data")."""
 
 GRAPH_SAMPLE = 5_000
 """Rows the graph is built on, at most (a seeded sample), which bounds the votes' cost on large data: on the
