@@ -26,7 +26,7 @@ letter-10      260 x 16, 26     letter, 10 rows of each class               /15,
 ============== ================ =========================================== ==========================
 
 soybean and the two letter cuts are the many-classes-few-rows case: classes of 8 to 20 rows, fewer than the
-20 neighbours of the graph ``n_clusters="auto"`` votes on, as in a small face set (40 people, 10 images each),
+15 neighbours of the graph ``n_clusters="auto"`` votes on, as in a small face set (40 people, 10 images each),
 which no package ships (below). The letter cuts are stratified (the same rows for every method and run seed,
 :data:`SUBSAMPLE_SEED`), so they test the class size, not a new source.
 
