@@ -58,6 +58,7 @@ def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     from n2d.cluster import make_clusterer
     from n2d.cluster._fit import fit_predict  # retries a singular start with a larger ridge, as the stage does
     from n2d.cluster._graph_k import knn_graph, louvain_labels, modularity_merge  # what the consensus runs
+    from n2d.cluster._hdbscan import HDBSCANClusterer
     from n2d.cluster._select_k import data_k_range, k_ceiling, search_k
     from n2d.metrics import nmi
 
@@ -94,6 +95,11 @@ def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     out["merge-code"] = {"k": int(merged.max() + 1), "nmi": nmi(ys, merged), "seconds": time.perf_counter() - t0,
                          "modularity": history}
 
+    t0 = time.perf_counter()
+    labels = HDBSCANClusterer().fit(np.ascontiguousarray(emb)).labels_
+    out["density"] = {"k": int(len(set(labels.tolist()) - {-1})), "nmi": nmi(ys, labels),
+                      "seconds": time.perf_counter() - t0}
+
     # the two votes on graphs of other neighbour counts (the same code, the same over-clustered components)
     out["votes-by-neighbors"] = {}
     for nn in NEIGHBOR_COUNTS:
@@ -119,7 +125,7 @@ def record(name: str, seed: int, data_dir, sample: int, over: int) -> dict:
     return out
 
 
-METHODS = ("bic-knee", "louvain-code", "louvain-code-r0.5", "louvain-embedding", "merge-code", "shipped")
+METHODS = ("bic-knee", "louvain-code", "louvain-code-r0.5", "louvain-embedding", "merge-code", "density", "shipped")
 
 
 def close(k: int, true: int, share: float) -> bool:
@@ -135,7 +141,13 @@ def hits(ks) -> tuple[int, int, int, int]:
     return sum(close(k, t, 0.2) for _, k, t in ks), sum(close(k, t, 0.35) for _, k, t in ks), sets35, len(names)
 
 
-CONSENSUS = ("bic-knee", "louvain-code-r0.5", "merge-code")
+CONSENSUS = ("bic-knee", "louvain-code-r0.5", "merge-code", "density")
+"""The answers the shipped consensus takes the (upper) median of; records made before the density vote lack it."""
+
+
+def upper_median(ks) -> int:
+    ks = sorted(ks)
+    return int(ks[len(ks) // 2])
 """The criteria whose median k ``consensus`` takes."""
 
 
@@ -145,8 +157,9 @@ def summarize(path: Path, curves: Path | None) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows.sort(key=lambda r: (SETS.index(r["dataset"]) if r["dataset"] in SETS else 99, r["seed"]))
     for r in rows:
-        r["consensus"] = {"k": int(statistics.median(r[m]["k"] for m in CONSENSUS)), "nmi": float("nan"),
-                          "seconds": sum(r[m]["seconds"] for m in CONSENSUS)}
+        members = [m for m in CONSENSUS if m in r]
+        r["consensus"] = {"k": upper_median(r[m]["k"] for m in members), "nmi": float("nan"),
+                          "seconds": sum(r[m]["seconds"] for m in members)}
     methods = tuple(m for m in (*METHODS, "consensus") if all(m in r for r in rows))  # older records: fewer
     at_k = {}
     if curves is not None:
@@ -182,7 +195,8 @@ def _neighbors(rows: list[dict], at_k: dict) -> None:
         ks, nmis = [], []
         for r in rows:
             votes = r["votes-by-neighbors"][str(nn)]
-            k = int(statistics.median([r["bic-knee"]["k"], votes["louvain"], votes["merge"]]))
+            density = [r["density"]["k"]] if "density" in r else []
+            k = upper_median([r["bic-knee"]["k"], votes["louvain"], votes["merge"], *density])
             ks.append((r["dataset"], k, r["k_true"]))
             nmis.append(at_k.get((r["dataset"], r["seed"]), {}).get(k))
         c20, c35, sets35, n_sets = hits(ks)
@@ -206,8 +220,8 @@ def _ranges(rows: list[dict], curves: Path) -> None:
             c = recorded[(r["dataset"], r["seed"])]
             high = min(upper(c["n"]), max(c["ks"]))
             knee = knee_k({k: b for k, b in zip(c["ks"], c["bic"]) if k <= high})
-            votes = [min(max(r[m]["k"], 2), high) for m in CONSENSUS[1:]]
-            k = int(statistics.median([knee, *votes]))
+            votes = [min(max(r[m]["k"], 2), high) for m in CONSENSUS[1:] if m in r]
+            k = upper_median([knee, *votes])
             ks.append((r["dataset"], k, r["k_true"]))
             nmis.append(dict(zip(c["ks"], c["nmi_sample"])).get(k, float("nan")))
         c20, c35, _, _ = hits(ks)

@@ -123,9 +123,9 @@ class N2D(ClusterMixin, TransformerMixin, BaseEstimator):
         ``adjustments_["k_range.high"]``); with the consensus or BIC-knee criterion it grows where the knee or the
         graph's votes reach past it, to one cluster per 10 rows and 120 at most (``_select_k.search_k``).
     k_criterion : {"auto", "bic-knee", "silhouette", "icl", "bic", "consensus"}, default="auto"
-        How ``n_clusters="auto"`` chooses k without labels (see :mod:`n2d.cluster._select_k`): the knee
-        of the mixture's BIC curve, the minimum of BIC or ICL, the median of the knee and two votes of the
-        code's neighbour graph (these four need a mixture clusterer), or the highest mean silhouette (any
+        How ``n_clusters="auto"`` chooses k without labels (see :mod:`n2d.cluster._select_k`): the BIC knee,
+        the minimum of BIC or ICL, the median of the knee, two code-graph votes and HDBSCAN's count (these
+        four need a mixture clusterer), or the highest mean silhouette (any
         clusterer that takes k). ``"auto"`` is the consensus for a mixture and the silhouette otherwise
         (the docs page "Clustering your own data" has the evidence). Candidates are fit on a fixed sample of
         4,000 points with one start each; the chosen k is refit on all points with the clusterer's own

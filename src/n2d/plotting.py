@@ -574,8 +574,8 @@ def plot_model(
 def plot_k_scores(model, *, ax=None, path=None, dpi=150):
     """The criterion ``N2D(n_clusters="auto")`` chose k by, for every candidate, with the chosen k marked.
 
-    With ``"consensus"`` it draws the mixture's BIC curve and marks each of the three votes (the BIC knee and
-    the code graph's two) beside the chosen k, their median.
+    With ``"consensus"`` it draws the mixture's BIC curve and marks each answer (the BIC knee, the code graph's
+    two votes and HDBSCAN's count on the embedding) beside the chosen k, their (upper) median.
 
     Parameters
     ----------
@@ -616,7 +616,8 @@ def plot_k_scores(model, *, ax=None, path=None, dpi=150):
     ax.plot(ks, scores, marker="o", markersize=3, color="0.3", linewidth=1)
     if consensus:
         votes = {name: k for name, k in model.k_evidence_["other_criteria"].items() if name in ("bic-knee", *VOTES)}
-        for (name, k), style in zip(sorted(votes.items(), key=lambda v: v[1]), (":", "-.", (0, (1, 3)))):
+        styles = (":", "-.", (0, (1, 3)), (0, (5, 2, 1, 2, 1, 2)))
+        for (name, k), style in zip(sorted(votes.items(), key=lambda v: v[1]), styles):
             ax.axvline(k, color="tab:blue", linestyle=style, linewidth=1, label=f"{name} votes {k}")
     chosen = int(model.n_clusters_)
     ax.axvline(chosen, color="tab:red", linestyle="--", linewidth=1)

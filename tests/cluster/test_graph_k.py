@@ -74,7 +74,7 @@ def test_knn_graph_has_no_self_loops_on_duplicate_rows():
 def test_graph_votes_count_well_separated_groups():
     x, _ = make_blobs(n_samples=600, centers=5, n_features=6, cluster_std=0.4, random_state=3)
     votes = graph_votes(x.astype(np.float32), x.astype(np.float32), random_state=0)
-    assert votes == {"louvain": 5, "merge": 5}
+    assert votes == {"louvain": 5, "merge": 5, "density": 5}
 
 
 def test_consensus_is_the_median_vote():
@@ -83,6 +83,23 @@ def test_consensus_is_the_median_vote():
     assert choose_k("consensus", curve) == 5
     assert choose_k("louvain", {k: float(k == 7) for k in range(2, 12)}) == 7
     assert preference("consensus", curve) == {}  # one answer: no runners-up to find
+    # four answers (the knee and three votes): the upper median, 9 of 3, 5, 9 and 12
+    curve = {k: float(sum(v <= k for v in (3, 5, 9, 12))) for k in range(2, 14)}
+    assert choose_k("consensus", curve) == 9
+
+
+def test_consensus_counts_a_vote_past_the_candidates():
+    # the search covers what the median needs; a vote beyond it must still count as an answer, or the median
+    # would be taken over the three answers below it instead of all four
+    from n2d.cluster._select_k import _consensus
+
+    bic = {k: 1000.0 / k for k in range(2, 11)}  # a smooth curve: its knee is some k in 2..10
+    knee = choose_k("bic-knee", bic)
+    votes = {"louvain": 4, "merge": 5, "density": 50}
+    curves = _consensus(bic, votes, 2, 10)
+    assert max(curves["consensus"].values()) == 4.0
+    assert choose_k("consensus", curves["consensus"]) == sorted([knee, 4, 5, 50])[2]
+    assert sum(curves["density"].values()) == 0.0  # the vote itself lies past the candidates
 
 
 def test_search_k_consensus_needs_the_code_and_says_so_before_fitting():
@@ -108,7 +125,7 @@ def test_search_k_consensus_keeps_each_vote_as_evidence():
     assert search.n_clusters == 4 and search.criterion == "consensus" and search.greater_is_better
     for name in VOTES:
         assert sorted(search.all_scores[name].values()) == [0.0] * 6 + [1.0]  # one vote, inside the range
-    assert search.scores == search.all_scores["consensus"] and max(search.scores.values()) == 3.0
+    assert search.scores == search.all_scores["consensus"] and max(search.scores.values()) == 1.0 + len(VOTES)
 
 
 def test_consensus_is_a_selectable_criterion_that_needs_a_mixture(monkeypatch):
@@ -155,9 +172,11 @@ def test_cli_consensus_writes_the_votes_into_result_json(tmp_path):
                  "--hidden-dims", "16", "--device", "cpu", "-q"])
     assert code == 0
     record = json.loads((out / "result.json").read_text())["k_search"]
-    assert record["criterion"] == "consensus" and record["chosen"] == record["candidates"][
-        next(i for i, v in enumerate(record["scores"]) if v >= 2)]
-    assert {"louvain", "merge", "bic-knee"} <= set(record["other_criteria"])
+    answers = 1 + len(VOTES)  # the knee and the votes; the consensus is the first k that their median reaches
+    assert record["criterion"] == "consensus" and max(record["scores"]) == answers
+    assert record["chosen"] == record["candidates"][next(i for i, v in enumerate(record["scores"])
+                                                         if v >= answers // 2 + 1)]
+    assert {"louvain", "merge", "density", "bic-knee"} <= set(record["other_criteria"])
 
 
 def test_plot_k_scores_draws_the_bic_curve_and_each_vote(consensus_model, tmp_path):
@@ -168,7 +187,7 @@ def test_plot_k_scores_draws_the_bic_curve_and_each_vote(consensus_model, tmp_pa
     fig = plot_k_scores(model, path=tmp_path / "k.png")
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    for name in ("bic-knee", "louvain", "merge"):
+    for name in ("bic-knee", *VOTES):
         k = model.k_evidence_["other_criteria"][name]
         assert f"{name} votes {k}" in labels
     assert f"chosen k = {model.n_clusters_}" in labels

@@ -82,7 +82,8 @@ def _add_model_options(p) -> None:
                         f"evidence asks, up to one cluster per {ROWS_PER_CLUSTER} rows and at most {K_CEILING})")
     p.add_argument("--k-criterion", default=None, metavar="NAME",
                    help="how --n-clusters auto chooses k: auto (default: consensus, the median of the knee of "
-                        "the mixture's BIC curve and two votes of the code's neighbour graph, for gmm; silhouette "
+                        "the mixture's BIC curve, two votes of the code's neighbour graph and HDBSCAN's count, for "
+                        "gmm; silhouette "
                         "for other clusterers), consensus, bic-knee, silhouette, icl or bic")
     p.add_argument("--epochs", default=None,
                    help="autoencoder epochs: 'auto' (default: 2,000 optimizer steps up to 10,000 rows, growing "

@@ -1,4 +1,4 @@
-"""What the code's neighbour graph says about k: two votes for ``k_criterion="consensus"``.
+"""What the code's neighbour graph and the embedding's density say about k: votes for ``k_criterion="consensus"``.
 
 The mixture criteria see only N2D's UMAP embedding, where ``min_dist=0`` packs one class into several tight
 clumps and lets touching classes share one. The autoencoder's code, which the embedding is made from, is a
@@ -13,6 +13,12 @@ number of clusters with no range to choose. Two votes come from it:
     the embedding over-clustered by the mixture (:data:`OVER_CLUSTERS` components), its components merged
     pairwise by the largest gain in the code graph's modularity (Clauset, Newman and Moore's greedy rule on the
     component graph), keeping the partition of highest modularity.
+
+A third vote looks at the embedding's density instead:
+
+``"density"``
+    the number of clusters HDBSCAN finds in the embedding (n2d's ``"hdbscan"`` stage, its minimum cluster size a
+    share of the rows): it splits where the mixture's knee and the graph merge, on sets of many classes.
 
 The evidence (``benchmarks/auto_k_graph.py``) is in the docs page "Clustering your own data".
 """
@@ -112,7 +118,7 @@ def modularity_merge(graph, labels) -> tuple[np.ndarray, list[float]]:
 
 
 def graph_votes(code: np.ndarray, embedding: np.ndarray, random_state=0, sample: int = GRAPH_SAMPLE) -> dict:
-    """``{"louvain": k, "merge": k}``: the two graph votes on at most ``sample`` rows (seeded).
+    """``{"louvain": k, "merge": k, "density": k}``: the three votes on at most ``sample`` rows (seeded).
 
     Parameters
     ----------
@@ -141,4 +147,7 @@ def graph_votes(code: np.ndarray, embedding: np.ndarray, random_state=0, sample:
         warnings.simplefilter("ignore")  # a ridge raised on a singular start is the stage's own report
         fine = np.asarray(fit_predict(over, np.ascontiguousarray(embedding[rows])))
     votes["merge"] = int(modularity_merge(graph, fine)[0].max() + 1)
+    from n2d.cluster._hdbscan import HDBSCANClusterer
+
+    votes["density"] = int(HDBSCANClusterer().fit(np.ascontiguousarray(embedding[rows])).n_clusters_)
     return votes

@@ -25,14 +25,15 @@ Each candidate is scored by a label-free criterion:
     the mean silhouette of the hard labels on a fixed random sample of the
     embedding (higher is better); works with any clusterer that takes k;
 ``"consensus"`` (the default for a mixture)
-    the median of three votes: the BIC knee, and two votes of the code's
+    the upper median of four answers: the BIC knee, two votes of the code's
     neighbour graph (:mod:`n2d.cluster._graph_k`: Louvain's community count,
-    and the embedding's over-clustered mixture merged by modularity); with
-    ``k_range="auto"`` the candidates grow to cover the smaller vote (all
-    their median needs), up to :func:`k_ceiling`, and a range given as a pair
-    clips them. Three views
-    that fail on different data: the knee on small sets, the graph where
-    classes have several styles.
+    and the embedding's over-clustered mixture merged by modularity) and
+    HDBSCAN's cluster count on the embedding; with ``k_range="auto"`` the
+    candidates grow to cover the second-smallest vote (all their median
+    needs), up to :func:`k_ceiling`, and a range given as a pair clips them.
+    Views that fail on different data: the knee on small sets, the graph
+    where classes have several styles, the graph and the knee where classes
+    are many, HDBSCAN where dense clumps are not classes.
 
 Which one is the default, and why: :data:`DEFAULT_CRITERION`; the
 measurements (``benchmarks/auto_k.py``) are in the docs page "Clustering your
@@ -80,7 +81,7 @@ to choose another.
 CRITERIA = ("bic-knee", "silhouette", "icl", "bic", "consensus")
 """Label-free criteria for choosing k."""
 
-VOTES = ("louvain", "merge")
+VOTES = ("louvain", "merge", "density")
 """The code graph's votes (:func:`n2d.cluster._graph_k.graph_votes`) that ``"consensus"`` adds to the evidence, each
 kept as a curve that is 1 at its k and 0 elsewhere."""
 
@@ -95,8 +96,9 @@ Why: on N2D's UMAP embedding (``min_dist=0`` packs each group into tight,
 often fragmented clumps) a mixture's likelihood keeps improving as components
 are added, so the minimum of BIC or ICL runs to the largest candidate, while
 the knee of the BIC curve stays nearer the true k. The knee overshoots on small
-sets and the code's graph on sets whose classes have several styles, so their
-median errs less often than either on the public panel and the paper sets
+sets, the code's graph on sets whose classes have several styles, and HDBSCAN
+where classes are few; the knee and the graph fall short where classes are
+many. Their median errs less often than any one of them on the public panel and the paper sets
 (``benchmarks/auto_k_graph.py``). The comparisons are in the docs page
 "Clustering your own data".
 """
@@ -280,7 +282,7 @@ def search_k(
 
     With a ``ceiling`` above ``k_range``'s high end, the knee criteria
     (``"bic-knee"``, ``"consensus"``) let the candidates grow past it: up to
-    the smaller graph vote, and, while the BIC curve's knee lies past half of
+    the second-smallest vote (what the consensus's median needs), and, while the BIC curve's knee lies past half of
     the candidates, up to twice the knee (the iterative refinement of Salvador
     and Chan's L method, run upwards: a knee is judged on a range about twice
     its size), never past ``ceiling``. The other criteria keep ``k_range``.
@@ -348,9 +350,10 @@ def search_k(
 
         votes = {name: min(max(k, low), ceiling if grows else high)
                  for name, k in graph_votes(code, X, random_state).items()}
-    # The median of the knee and two votes is at most the larger of the knee and the smaller vote: covering the
-    # smaller vote suffices, and one outlying vote does not stretch the curve (and with it the knee).
-    top = max(high, min(votes.values())) if grows and votes else high
+    # The consensus (the upper median of the knee and the votes) is at most the larger of the knee and the vote
+    # below it among the votes: covering that vote suffices, and outlying votes do not stretch the curve (and with
+    # it the knee).
+    top = max(high, sorted(votes.values())[_median_rank(len(votes) + 1) - 2]) if grows and votes else high
     done = low - 1
     bar = progress_bar(total=top - low + 1, desc="choosing k", unit="k", disable=not progress, leave=False)
     while True:
@@ -407,15 +410,24 @@ def _score_candidate(k: int, make, Xs, criterion: str, search_n_init: int, all_s
         by_k[k] = labels
 
 
+def _median_rank(m: int) -> int:
+    """The rank (1-based, from the smallest) of the consensus among ``m`` answers: the median, the upper one
+    where ``m`` is even."""
+    return m // 2 + 1
+
+
 def _consensus(bic: dict, votes: dict, low: int, high: int) -> dict:
     """The graph's ``votes`` and the consensus as curves over the candidates ``low..high`` (see :data:`VOTES`).
 
-    The consensus curve counts, at each k, the votes at or below it: its first k with two of three is their
-    median. A vote past ``high`` (the search covered only the smaller one) is 0 on every candidate.
+    The consensus curve counts, at each k, the answers (the knee and the votes) at or below it: its first k
+    reached by :func:`_median_rank` of them is their (upper) median. A vote's own curve is 0 on every
+    candidate where the vote lies past ``high`` (the search covered only what the median needs).
     """
     candidates = range(low, high + 1)
     knee = knee_k(bic)
-    ks = [k for k in (knee, *votes.values()) if k is not None]
+    # an answer past the candidates counts at the last one, so that the curve's top is the number of answers;
+    # the search covered the one the median needs, so where the curve first reaches it does not move
+    ks = [min(k, high) for k in (knee, *votes.values()) if k is not None]
     curves = {name: {c: float(c == k) for c in candidates} for name, k in votes.items()}
     curves["consensus"] = {c: float(sum(k <= c for k in ks)) for c in candidates}
     return curves
@@ -425,9 +437,9 @@ def choose_k(criterion: str, scores: dict):
     """The k ``criterion`` prefers given its ``{k: score}`` (None if no score is finite)."""
     if criterion == "bic-knee":
         return knee_k(scores)
-    if criterion == "consensus":  # the median vote: the first k that two of the three votes reach
-        votes = max((v for v in scores.values() if math.isfinite(v)), default=0.0)
-        return next((k for k, v in sorted(scores.items()) if v >= math.ceil((votes + 1) / 2)), None)
+    if criterion == "consensus":  # the (upper) median answer: the first k that enough answers reach
+        answers = int(max((v for v in scores.values() if math.isfinite(v)), default=0.0))
+        return next((k for k, v in sorted(scores.items()) if v >= _median_rank(answers)), None)
     if criterion in VOTES:  # 1 at the voted k; a vote past the candidates searched is 0 everywhere
         return next((k for k, v in sorted(scores.items()) if v > 0), None)
     return best_k(scores, criterion == "silhouette")
