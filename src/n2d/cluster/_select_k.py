@@ -109,7 +109,7 @@ SEARCH_SAMPLE = 4000
 SEARCH_N_INIT = 1
 """Starts per candidate in the search (the chosen k is refitted with the clusterer's own ``n_init``)."""
 
-EVIDENCE_SILHOUETTE_SAMPLE = 2000
+EVIDENCE_SILHOUETTE_SAMPLE = 1000
 """Points of the search sample the silhouette is computed on where it is evidence, not the criterion: its cost is
 quadratic in the points, and on the whole sample it took most of a search's time (the docs page "Clustering your
 own data" has the figures)."""
