@@ -83,8 +83,7 @@ def _add_model_options(p) -> None:
     p.add_argument("--k-criterion", default=None, metavar="NAME",
                    help="how --n-clusters auto chooses k: auto (default: consensus, the median of the knee of "
                         "the mixture's BIC curve, two votes of the code's neighbour graph and HDBSCAN's count, for "
-                        "gmm; silhouette "
-                        "for other clusterers), consensus, bic-knee, silhouette, icl or bic")
+                        "gmm; silhouette for other clusterers), consensus, bic-knee, silhouette, icl or bic")
     p.add_argument("--epochs", default=None,
                    help="autoencoder epochs: 'auto' (default: 2,000 optimizer steps up to 10,000 rows, growing "
                         "as sqrt(rows) above, 20 epochs on MNIST; sooner once the reconstruction leaves under 1%% "

@@ -82,8 +82,8 @@ CRITERIA = ("bic-knee", "silhouette", "icl", "bic", "consensus")
 """Label-free criteria for choosing k."""
 
 VOTES = ("louvain", "merge", "density")
-"""The code graph's votes (:func:`n2d.cluster._graph_k.graph_votes`) that ``"consensus"`` adds to the evidence, each
-kept as a curve that is 1 at its k and 0 elsewhere."""
+"""The votes (:func:`n2d.cluster._graph_k.graph_votes`: the code graph's two and HDBSCAN's count on the embedding)
+that ``"consensus"`` adds to the evidence, each kept as a curve that is 1 at its k and 0 elsewhere."""
 
 MIXTURE_CRITERIA = ("bic-knee", "icl", "bic", "consensus")
 """Criteria that need a mixture clusterer (one with ``bic`` and ``predict_proba``)."""
@@ -350,9 +350,8 @@ def search_k(
 
         votes = {name: min(max(k, low), ceiling if grows else high)
                  for name, k in graph_votes(code, X, random_state).items()}
-    # The consensus (the upper median of the knee and the votes) is at most the larger of the knee and the vote
-    # below it among the votes: covering that vote suffices, and outlying votes do not stretch the curve (and with
-    # it the knee).
+    # The consensus (the upper median of the knee and the votes) is at most the larger of the knee and the
+    # second-smallest vote: covering that vote suffices, and outlying votes do not stretch the curve (nor the knee).
     top = max(high, sorted(votes.values())[_median_rank(len(votes) + 1) - 2]) if grows and votes else high
     done = low - 1
     bar = progress_bar(total=top - low + 1, desc="choosing k", unit="k", disable=not progress, leave=False)
