@@ -6,9 +6,10 @@ With ``n_clusters="auto"`` N2D estimates the number of clusters without
 labels: the autoencoder and UMAP run once (10 dimensions), only the clusterer
 is refit for every candidate k, and the criterion picks one. For the default
 Gaussian mixture the criterion is a consensus: the median of the knee of the
-mixture's BIC curve and two votes of the autoencoder code's neighbour graph.
-:func:`n2d.plotting.plot_k_scores` draws the BIC curve with each vote and the
-chosen k marked.
+mixture's BIC curve, two votes of the autoencoder code's neighbour graph and
+the number of clusters HDBSCAN finds in the embedding.
+:func:`n2d.plotting.plot_k_scores` draws the BIC curve with each answer and
+the chosen k marked.
 """
 
 # %%
@@ -33,7 +34,7 @@ print({name: round(value, 3) for name, value in evaluate(y, model.labels_).items
 # %%
 # The mixture's BIC for every candidate (lower is better); the knee is the
 # candidate farthest below the straight line between the curve's ends. The
-# dotted lines are the three votes, the dashed red line their median.
+# dotted lines are the four answers, the dashed red line their (upper) median.
 fig = plot_k_scores(model)
 
 # %%
