@@ -135,19 +135,19 @@ def graph_votes(code: np.ndarray, embedding: np.ndarray, random_state=0, sample:
 
     from n2d.cluster._factory import make_clusterer
     from n2d.cluster._fit import fit_predict
+    from n2d.cluster._hdbscan import HDBSCANClusterer
 
     seed = int(random_state) if isinstance(random_state, (int, np.integer)) else 0
     n = code.shape[0]
     rows = np.sort(np.random.default_rng(seed).permutation(n)[:sample]) if n > sample else np.arange(n)
     graph = knn_graph(np.asarray(code, dtype=np.float32)[rows])
+    points = np.ascontiguousarray(embedding[rows])  # the embedding's rows, for the merge's mixture and HDBSCAN
     votes = {"louvain": int(louvain_labels(graph, random_state=seed).max() + 1)}
     over = make_clusterer("gmm", max(2, min(OVER_CLUSTERS, rows.size // 10)), random_state=seed)
     over.set_params(n_init=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ridge raised on a singular start is the stage's own report
-        fine = np.asarray(fit_predict(over, np.ascontiguousarray(embedding[rows])))
+        fine = np.asarray(fit_predict(over, points))
     votes["merge"] = int(modularity_merge(graph, fine)[0].max() + 1)
-    from n2d.cluster._hdbscan import HDBSCANClusterer
-
-    votes["density"] = int(HDBSCANClusterer().fit(np.ascontiguousarray(embedding[rows])).n_clusters_)
+    votes["density"] = int(HDBSCANClusterer().fit(points).n_clusters_)
     return votes
