@@ -362,8 +362,11 @@ def _read_rda(paths, options):
     label = header.index(options["label"])
     keep = [i for i, h in enumerate(header) if i != label and h not in options.get("drop", ())]
     if options.get("onehot"):  # every attribute a factor; "NA" (missing) is a category of its own
-        x = np.hstack([np.array([[r[i] == v for v in sorted({r[i] for r in body})] for r in body], dtype=float)
-                       for i in keep])
+        columns = []
+        for i in keep:
+            values = np.array([r[i] for r in body])
+            columns.append(values[:, None] == np.unique(values)[None, :])  # categories in sorted order
+        x = np.hstack(columns).astype(float)
     else:
         x = np.array([[float(r[i]) for i in keep] for r in body])
     labels = [r[label] for r in body]
