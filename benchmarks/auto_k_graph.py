@@ -146,9 +146,11 @@ CONSENSUS = ("bic-knee", "louvain-code-r0.5", "merge-code", "density")
 
 
 def upper_median(ks) -> int:
+    """The consensus's answer among ``ks``, by the rank the shipped search uses."""
+    from n2d.cluster._select_k import _median_rank
+
     ks = sorted(ks)
-    return int(ks[len(ks) // 2])
-"""The criteria whose median k ``consensus`` takes."""
+    return int(ks[_median_rank(len(ks)) - 1])
 
 
 def summarize(path: Path, curves: Path | None) -> None:
